@@ -1,0 +1,51 @@
+"""tvspline: exact learning of slope-constrained TV2-regularised linear-spline nonlinearities.
+
+The public API:
+
+- :class:`LinearSpline` - continuous piecewise-linear functions with nonuniform knots.
+- :class:`SlopeBounds` and the presets :func:`lipschitz`, :func:`monotone`,
+  :func:`firmly_nonexpansive`, :func:`invertible`.
+- :func:`fit` - the exact single-activation fit, returning a :class:`FitResult` with a certified
+  optimality gap; :func:`lambda_max`.
+- :class:`SplineRegressor` - a scikit-learn style estimator around :func:`fit`.
+- :func:`design_matrix` - the sparse hat-basis matrix on nonuniform knots.
+"""
+
+from .bounds import SlopeBounds, firmly_nonexpansive, invertible, lipschitz, monotone, unbounded
+from .exceptions import InaccurateSolutionWarning, TVSplineWarning
+from .fitting import fit, lambda_max
+from .result import FitResult, Status
+from .solvers.base import SolverFailure
+from .spline import LinearSpline
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "LinearSpline",
+    "SlopeBounds",
+    "lipschitz",
+    "monotone",
+    "firmly_nonexpansive",
+    "invertible",
+    "unbounded",
+    "fit",
+    "lambda_max",
+    "FitResult",
+    "Status",
+    "SolverFailure",
+    "TVSplineWarning",
+    "InaccurateSolutionWarning",
+]
+
+
+def __getattr__(name):
+    # Lazily import the parts that pull optional or heavy modules.
+    if name == "design_matrix":
+        from .basis import design_matrix
+
+        return design_matrix
+    if name == "SplineRegressor":
+        from .estimator import SplineRegressor
+
+        return SplineRegressor
+    raise AttributeError(f"module 'tvspline' has no attribute {name!r}")

@@ -1,0 +1,257 @@
+r"""Continuous piecewise-linear functions with nonuniform knots.
+
+A linear spline is stored by its knots :math:`t_1 < \dots < t_K` and its values
+:math:`c_k = f(t_k)` (its coefficients in the degree-1 B-spline "hat" basis). Between knots it
+interpolates linearly; outside :math:`[t_1, t_K]` it extends linearly with the end slopes. With
+:math:`h_k = t_{k+1} - t_k` and slopes :math:`s_k = (c_{k+1} - c_k) / h_k`,
+
+.. math::
+
+    f'(x) = s_k \text{ on } (t_k, t_{k+1}), \qquad
+    \mathrm{TV}^{(2)}(f) = \sum_{k=1}^{K-2} |s_{k+1} - s_k|,
+
+the total variation of :math:`f'` (an L1 norm of slope changes, not scaled by :math:`h`). Its
+interior knots whose slope change is nonzero are the "knots" counted by :attr:`n_knots`.
+
+The representation is plain data (two float arrays), so splines pickle and serialise losslessly.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+
+from ._validate import as_1d_float
+
+__all__ = ["LinearSpline"]
+
+_FORMAT = "tvspline.LinearSpline"
+_FORMAT_VERSION = 1
+
+
+class LinearSpline:
+    """A continuous piecewise-linear function with linear extension beyond its end knots.
+
+    Parameters
+    ----------
+    knots : array_like, shape (K,)
+        Strictly increasing finite abscissae, ``K >= 2``.
+    values : array_like, shape (K,)
+        Finite values of the function at the knots.
+
+    Raises
+    ------
+    ValueError
+        If the knots are not strictly increasing, fewer than two, of a different length than
+        ``values``, or anything is NaN or infinite.
+
+    Examples
+    --------
+    >>> from tvspline import LinearSpline
+    >>> f = LinearSpline([-1.0, 0.0, 1.0], [1.0, 0.0, 1.0])   # |x| on [-1, 1]
+    >>> f([-2.0, -0.5, 0.25, 3.0])
+    array([2.  , 0.5 , 0.25, 3.  ])
+    >>> f.slopes
+    array([-1.,  1.])
+    >>> f.tv2(), f.n_knots
+    (2.0, 1)
+    """
+
+    __slots__ = ("_knots", "_values")
+
+    def __init__(self, knots, values):
+        t = as_1d_float(knots, "knots")
+        c = as_1d_float(values, "values")
+        if t.size < 2:
+            raise ValueError(f"a LinearSpline needs at least 2 knots, got {t.size}")
+        if c.size != t.size:
+            raise ValueError(f"knots and values must have the same length, got {t.size} and {c.size}")
+        h = np.diff(t)
+        if not (h > 0).all():
+            i = int(np.flatnonzero(~(h > 0))[0])
+            raise ValueError(
+                f"knots must be strictly increasing, got knots[{i}]={t[i]!r} >= knots[{i + 1}]={t[i + 1]!r}"
+            )
+        t.setflags(write=False)
+        c.setflags(write=False)
+        self._knots = t
+        self._values = c
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_slopes(cls, knots, value0: float, slopes) -> "LinearSpline":
+        """Build the spline with ``f(knots[0]) = value0`` and the given segment slopes.
+
+        The values are the cumulative sums ``value0 + sum_j h_j s_j``; a spline built this way has
+        exactly the requested slopes up to rounding, which is how solvers' slopes become splines
+        whose bounds hold.
+        """
+        t = as_1d_float(knots, "knots")
+        s = as_1d_float(slopes, "slopes")
+        if s.size != t.size - 1:
+            raise ValueError(f"need len(slopes) == len(knots) - 1, got {s.size} and {t.size}")
+        c = np.empty_like(t)
+        c[0] = float(value0)
+        np.cumsum(np.diff(t) * s, out=c[1:])
+        c[1:] += c[0]
+        return cls(t, c)
+
+    @classmethod
+    def affine(cls, slope: float, intercept: float, lo: float = 0.0, hi: float = 1.0) -> "LinearSpline":
+        """The affine function ``slope * x + intercept`` stored on the knots ``[lo, hi]``."""
+        return cls([lo, hi], [slope * lo + intercept, slope * hi + intercept])
+
+    # ------------------------------------------------------------------ data
+    @property
+    def knots(self) -> np.ndarray:
+        """The knots ``t_1 < ... < t_K`` (read-only array)."""
+        return self._knots
+
+    @property
+    def values(self) -> np.ndarray:
+        """The values ``f(t_k)`` at the knots (read-only array)."""
+        return self._values
+
+    @property
+    def slopes(self) -> np.ndarray:
+        """Segment slopes ``s_k = (c_{k+1} - c_k) / h_k``, shape ``(K-1,)``."""
+        return np.diff(self._values) / np.diff(self._knots)
+
+    @property
+    def slope_changes(self) -> np.ndarray:
+        """Slope changes ``s_{k+1} - s_k`` at the interior knots, shape ``(K-2,)``."""
+        return np.diff(self.slopes)
+
+    @property
+    def n_knots(self) -> int:
+        """Number of interior knots where the slope actually changes (nonzero slope change)."""
+        return int(np.count_nonzero(self.slope_changes))
+
+    @property
+    def active_knots(self) -> np.ndarray:
+        """Abscissae of the interior knots with a nonzero slope change."""
+        return self._knots[1:-1][self.slope_changes != 0]
+
+    def tv2(self) -> float:
+        """Second-order total variation: the sum of absolute slope changes."""
+        return float(np.abs(self.slope_changes).sum())
+
+    def slope_range(self) -> tuple[float, float]:
+        """``(min f', max f')`` over the real line (extensions included)."""
+        s = self.slopes
+        return float(s.min()), float(s.max())
+
+    def lipschitz_constant(self) -> float:
+        """``max |f'|`` over the real line."""
+        return float(np.abs(self.slopes).max())
+
+    # ------------------------------------------------------------------ evaluation
+    def _segment(self, x: np.ndarray) -> np.ndarray:
+        k = np.searchsorted(self._knots, x, side="right") - 1
+        return np.clip(k, 0, self._knots.size - 2)
+
+    def __call__(self, x):
+        """Evaluate at ``x`` (scalar or array); linear extension outside the knots."""
+        xa = np.asarray(x, dtype=np.float64)
+        t, c = self._knots, self._values
+        k = self._segment(xa)
+        h = t[k + 1] - t[k]
+        theta = (xa - t[k]) / h
+        out = (1.0 - theta) * c[k] + theta * c[k + 1]
+        # Outside [t_1, t_K] the convex-combination form loses accuracy far away; use the slope form.
+        left = xa < t[0]
+        right = xa > t[-1]
+        if left.any() or right.any():
+            s = self.slopes
+            out = np.where(left, c[0] + s[0] * (xa - t[0]), out)
+            out = np.where(right, c[-1] + s[-1] * (xa - t[-1]), out)
+        return out if out.ndim else float(out)
+
+    def derivative(self, x):
+        """Slope of the segment containing ``x`` (right derivative at a knot)."""
+        xa = np.asarray(x, dtype=np.float64)
+        out = self.slopes[self._segment(xa)]
+        return out if out.ndim else float(out)
+
+    def design_matrix(self, x):
+        """Sparse matrix ``B`` with ``B @ self.values == self(x)`` (see :func:`tvspline.design_matrix`)."""
+        from .basis import design_matrix
+
+        return design_matrix(x, self._knots)
+
+    # ------------------------------------------------------------------ transformations
+    def prune(self, tol: float = 0.0) -> "LinearSpline":
+        """Remove interior knots whose absolute slope change is ``<= tol``.
+
+        With ``tol = 0`` (the default) only exactly collinear knots go and the function is
+        unchanged. With ``tol > 0`` the values at the remaining knots are kept and the function
+        changes by at most ``tol`` times the distance to the removed knots' neighbours.
+
+        Examples
+        --------
+        >>> f = LinearSpline([0.0, 1.0, 2.0, 3.0], [0.0, 1.0, 2.0, 2.0])
+        >>> f.prune().knots
+        array([0., 2., 3.])
+        """
+        if not (tol >= 0 and math.isfinite(tol)):
+            raise ValueError(f"tol must be finite and >= 0, got {tol!r}")
+        keep = np.ones(self._knots.size, dtype=bool)
+        keep[1:-1] = np.abs(self.slope_changes) > tol
+        if keep.all():
+            return self
+        return LinearSpline(self._knots[keep], self._values[keep])
+
+    def with_knots(self, knots) -> "LinearSpline":
+        """The same function stored on ``knots`` (exact when they include every active knot)."""
+        t = as_1d_float(knots, "knots")
+        return LinearSpline(t, self(t))
+
+    # ------------------------------------------------------------------ serialisation
+    def to_dict(self) -> dict:
+        """JSON-safe dictionary; :meth:`from_dict` restores the spline bit for bit."""
+        return {
+            "format": _FORMAT,
+            "version": _FORMAT_VERSION,
+            "knots": [float(v) for v in self._knots],
+            "values": [float(v) for v in self._values],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "LinearSpline":
+        """Inverse of :meth:`to_dict`."""
+        if not isinstance(data, dict):
+            raise TypeError(f"data must be a dict, got {type(data).__name__}")
+        if data.get("format", _FORMAT) != _FORMAT:
+            raise ValueError(f"data is not a LinearSpline (format={data.get('format')!r})")
+        for key in ("knots", "values"):
+            if key not in data:
+                raise ValueError(f"data lacks the key {key!r}")
+        return cls(data["knots"], data["values"])
+
+    def to_json(self) -> str:
+        """``json.dumps(self.to_dict())`` (floats round-trip exactly)."""
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_json(cls, text: str) -> "LinearSpline":
+        """Inverse of :meth:`to_json`."""
+        return cls.from_dict(json.loads(text))
+
+    # ------------------------------------------------------------------ python protocol
+    def __reduce__(self):
+        return (LinearSpline, (np.array(self._knots), np.array(self._values)))
+
+    def __eq__(self, other):
+        if not isinstance(other, LinearSpline):
+            return NotImplemented
+        return np.array_equal(self._knots, other._knots) and np.array_equal(self._values, other._values)
+
+    __hash__ = None
+
+    def __repr__(self):
+        return (
+            f"LinearSpline(n_knots={self.n_knots}, support=[{self._knots[0]:.6g}, {self._knots[-1]:.6g}], "
+            f"slopes in [{self.slopes.min():.6g}, {self.slopes.max():.6g}], tv2={self.tv2():.6g})"
+        )
