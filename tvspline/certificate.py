@@ -53,14 +53,20 @@ def slope_states(slopes: np.ndarray, lo: float, hi: float, atol: float) -> np.nd
 
 
 @numba.njit(cache=True)
-def _z_path(v, states, lam, lo_finite, hi_finite):
-    """Build (z, nu, v_out) with z_k = z_{k-1} - v_k + nu_k, |z| <= lam, z_0 = z_{n} = 0."""
-    n = v.size  # K - 1 slopes; z has indices 0..n with z_0 = z_n = 0
+def _z_path(v, states, lam, lo_finite, hi_finite, z_start, z_end):
+    """Build (z, nu, v_out) with z_k = z_{k-1} - v_k + nu_k, |z| <= lam, z_0 = z_start, z_n = z_end.
+
+    Backward pass: reachable intervals J_k of z_k from which z_end can be reached with nu = 0 on
+    free slopes and nu of the bound's sign on slopes at a bound. Forward pass: follow the
+    zero-cost step when it stays in J_k, else the nearest point of J_k (paying sigma(nu), or
+    moving v where nu would need a sign whose bound is infinite).
+    """
+    n = v.size
     inf = np.inf
     jlo = np.empty(n + 1)
     jhi = np.empty(n + 1)
-    jlo[n] = 0.0
-    jhi[n] = 0.0
+    jlo[n] = z_end
+    jhi[n] = z_end
     for k in range(n, 0, -1):
         a = jlo[k] + v[k - 1]
         b = jhi[k] + v[k - 1]
@@ -86,6 +92,7 @@ def _z_path(v, states, lam, lo_finite, hi_finite):
         jlo[k - 1] = a
         jhi[k - 1] = b
     z = np.zeros(n + 1)
+    z[0] = z_start
     nu = np.zeros(n)
     vout = v.copy()
     for k in range(1, n + 1):
@@ -106,7 +113,7 @@ def _z_path(v, states, lam, lo_finite, hi_finite):
         else:
             zk = min(max(target, jlo[k]), jhi[k])
         if k == n:
-            zk = 0.0
+            zk = z_end
         d = zk - target
         if (d > 0 and not hi_finite) or (d < 0 and not lo_finite):
             d = 0.0
@@ -116,8 +123,110 @@ def _z_path(v, states, lam, lo_finite, hi_finite):
     return z, nu, vout
 
 
-def dual_bound(problem, v, states):
+@numba.njit(cache=True)
+def _tent_correct(vr, hr, za, lam, max_rounds=8):
+    """Pull a free run's zero-cost path back into [-lam, lam] without touching its ends.
+
+    Where the path ``za - cumsum(vr)`` leaves the box at step ``k`` by ``e``, add ``e`` spread in
+    proportion to ``h`` over the steps up to ``k`` and subtract it likewise over the rest: the
+    path is corrected by a tent that vanishes at both ends, and ``Q`` changes only at the run's
+    ends and at ``k``, by ``e`` over a length. Clipping the single step would instead change
+    ``Q`` by ``e / h_k``, ruinous for nearly tied sites.
+    """
+    m = vr.size
+    for _ in range(max_rounds):
+        z = za
+        worst = 0.0
+        kw = -1
+        for k in range(m - 1):
+            z -= vr[k]
+            e = abs(z) - lam
+            if e > worst:
+                worst = e
+                kw = k
+        if kw < 0:
+            return
+        z = za
+        for k in range(kw + 1):
+            z -= vr[k]
+        e = z - lam if z > 0 else z + lam  # signed excess
+        left = 0.0
+        for k in range(kw + 1):
+            left += hr[k]
+        right = 0.0
+        for k in range(kw + 1, m):
+            right += hr[k]
+        if left <= 0.0 or right <= 0.0:
+            return
+        for k in range(kw + 1):
+            vr[k] += e * hr[k] / left
+        for k in range(kw + 1, m):
+            vr[k] -= e * hr[k] / right
+
+
+@numba.njit(cache=True)
+def _z_path_anchored(v, h, states, anchor_sign, lam, lo_finite, hi_finite):
+    """As :func:`_z_path`, with z pinned to ``lam * sign`` at the knots of a primal solution.
+
+    Between consecutive anchors the mismatch of v (what the path lacks to reach the next anchor
+    with zero-cost steps) is spread over the run in proportion to h, which changes Q only at the
+    run's ends and by mismatch / run length: far cheaper than correcting a single step when some
+    h are tiny.
+    """
+    n = v.size
+    z = np.zeros(n + 1)
+    nu = np.zeros(n)
+    vout = v.copy()
+    a = 0
+    while a < n:
+        b = a + 1
+        while b < n and anchor_sign[b] == 0:
+            b += 1
+        za = 0.0 if a == 0 else lam * anchor_sign[a]
+        zb = 0.0 if b == n else lam * anchor_sign[b]
+        L = 0.0
+        sv = 0.0
+        n_free = 0
+        n_hi = 0
+        n_lo = 0
+        for k in range(a, b):
+            L += h[k]
+            sv += v[k]
+            if states[k] == 0:
+                n_free += 1
+            elif states[k] == 1:
+                n_hi += 1
+            elif states[k] == -1:
+                n_lo += 1
+        T = zb - za + sv  # total nu the run needs
+        spread = True
+        if n_free == 0:
+            if n_hi == b - a and hi_finite and T >= 0:
+                spread = False
+            elif n_lo == b - a and lo_finite and T <= 0:
+                spread = False
+            elif n_hi == 0 and n_lo == 0:
+                spread = False  # pinned slopes: any nu
+        vr = vout[a:b].copy()
+        if spread:
+            for k in range(a, b):
+                vr[k - a] -= T * h[k] / L
+            if n_free == b - a and b - a > 1:
+                _tent_correct(vr, h[a:b], za, lam)
+        zr, nur, vor = _z_path(vr, states[a:b], lam, lo_finite, hi_finite, za, zb)
+        for k in range(a, b):
+            z[k + 1] = zr[k - a + 1]
+            nu[k] = nur[k - a]
+            vout[k] = vor[k - a]
+        a = b
+    return z, nu, vout
+
+
+def dual_bound(problem, v, states, anchor_sign=None):
     """Certified lower bound from a dual estimate ``v`` (shape ``(K-1,)``) and slope states.
+
+    ``anchor_sign`` (shape ``(K,)``, optional) gives the sign of the slope change of the primal
+    solution at each site (0 where none): the path is then pinned to ``lam * sign`` there.
 
     Returns
     -------
@@ -129,13 +238,13 @@ def dual_bound(problem, v, states):
     lo, hi = problem.bounds.lo, problem.bounds.hi
     h = problem.h
     lam = problem.lam
-    z, nu, vout = _z_path(
-        np.ascontiguousarray(v, dtype=np.float64),
-        np.ascontiguousarray(states, dtype=np.int64),
-        float(lam),
-        math.isfinite(lo),
-        math.isfinite(hi),
-    )
+    v = np.ascontiguousarray(v, dtype=np.float64)
+    states = np.ascontiguousarray(states, dtype=np.int64)
+    if anchor_sign is None:
+        z, nu, vout = _z_path(v, states, float(lam), math.isfinite(lo), math.isfinite(hi), 0.0, 0.0)
+    else:
+        anchors = np.ascontiguousarray(anchor_sign, dtype=np.float64)
+        z, nu, vout = _z_path_anchored(v, h, states, anchors, float(lam), math.isfinite(lo), math.isfinite(hi))
     vh = vout / h
     Q = np.empty(problem.K)
     Q[0] = vh[0]
@@ -171,3 +280,48 @@ def gradient_dual_estimate(problem, site_values):
     Q = np.bincount(problem.site_of, weights=q, minlength=problem.K)
     S = np.cumsum(Q)[:-1]
     return problem.h * S
+
+
+def absolute_dual_estimate(problem, spline, anchor_sign, states, rtol):
+    """Dual estimate for the absolute loss read off the primal structure.
+
+    Complementary slackness fixes ``q_m = w_m sign(r_m)`` wherever the spline misses the point
+    (``|r_m| > rtol * scale``). The multipliers of the interpolated points are unknown in
+    ``[-w_m, w_m]``; they must make the dual path reach each knot's ``lam * sign`` along every free
+    run with zero-cost steps, and sum to zero with the others. Those linear conditions are solved
+    in the least-squares sense and the result clipped into the box; :func:`dual_bound` then
+    repairs what is left. Solver multipliers are not needed, which matters when nearly tied
+    sites make them unreliable.
+    """
+    t, K, lam = problem.t, problem.K, problem.lam
+    r = spline(problem.x) - problem.y
+    scale = max(1.0, float(np.max(np.abs(problem.y))))
+    interp = np.abs(r) <= rtol * scale
+    q = problem.w * np.sign(r)
+    q[interp] = 0.0
+    unknown = np.flatnonzero(interp)
+    if unknown.size:
+        anchors = np.zeros(K) if anchor_sign is None else np.asarray(anchor_sign, dtype=np.float64)
+        bnd = np.concatenate([[0], np.flatnonzero(anchors[1:-1]) + 1, [K - 1]])
+        rows, rhs = [], []
+        Qk = np.bincount(problem.site_of, weights=q, minlength=K)
+        S = np.cumsum(Qk)
+        h = problem.h
+        site_u = problem.site_of[unknown]
+        for a, b in zip(bnd[:-1], bnd[1:]):
+            if not np.all(states[a:b] == FREE):
+                continue
+            za = 0.0 if a == 0 else lam * anchors[a]
+            zb = 0.0 if b == K - 1 else lam * anchors[b]
+            # sum_{k=a}^{b-1} h_k S_k = za - zb; S_k depends on q_j for sites j <= k
+            coef = np.where(site_u < b, t[b] - np.maximum(t[a], t[site_u]), 0.0)
+            known = float(np.dot(h[a:b], S[a:b]))
+            rows.append(coef)
+            rhs.append(za - zb - known)
+        rows.append(np.ones(unknown.size))
+        rhs.append(-float(S[-1]))
+        A = np.array(rows)
+        sol, *_ = np.linalg.lstsq(A, np.array(rhs), rcond=None)
+        q[unknown] = np.clip(sol, -problem.w[unknown], problem.w[unknown])
+    Q = np.bincount(problem.site_of, weights=q, minlength=K)
+    return problem.h * np.cumsum(Q)[:-1]

@@ -27,7 +27,7 @@ from . import _problem
 from ._enforce import enforce_slope_bounds
 from ._validate import as_1d_float, check_choice, check_positive, check_weights
 from .bounds import as_bounds
-from .certificate import dual_bound, gradient_dual_estimate, slope_states
+from .certificate import absolute_dual_estimate, dual_bound, gradient_dual_estimate, slope_states
 from .exceptions import InaccurateSolutionWarning
 from .losses import data_term
 from .result import FitResult, Status
@@ -41,10 +41,24 @@ __all__ = ["fit", "lambda_max", "SOLVERS"]
 SOLVERS = ("auto",) + GENERIC_SOLVERS
 #: Relative objective difference under which two candidate splines count as equally good (the
 #: one with fewer knots is kept).
-_TIE_RTOL = 1e-13
+_TIE_RTOL = 1e-11
 #: Relative tolerance used to read a run structure (equal slopes, slopes at a bound) off an
 #: approximate solution before exact polishing.
-_STRUCTURE_TOLS = (1e-7, 1e-5, 1e-9)
+_STRUCTURE_TOLS = ((1e-7, 1e-6), (1e-6, 1e-5), (1e-5, 1e-4), (1e-9, 1e-7), (1e-4, 1e-3))
+#: Variants of the active-set refinement tried in turn until one is certified: structure
+#: tolerances, whether nearly tied segments take a neighbour's slope, whether dual violations next
+#: to a knot move it (instead of adding one).
+_POLISH_VARIANTS = (
+    [(tols, True, False) for tols in _STRUCTURE_TOLS]
+    + [(tols, True, True) for tols in _STRUCTURE_TOLS[:3]]
+    + [(tols, False, False) for tols in _STRUCTURE_TOLS[:2]]
+)
+
+
+def _bound_violation(spline, bounds) -> float:
+    """How far the spline's slopes (recomputed from knots and values) leave the bounds."""
+    s = spline.slopes
+    return float(max(np.max(s - bounds.hi), np.max(bounds.lo - s), 0.0))
 
 
 def _evaluate(spline, x, y, w, lam, loss, delta):
@@ -87,7 +101,11 @@ def _spline_from_slopes(problem, slopes, value0):
     s = np.clip(slopes, problem.bounds.lo, problem.bounds.hi)
     base = LinearSpline.from_slopes(problem.t, 0.0, s)
     b = _best_offset(base(problem.x), problem.y, problem.w, problem.loss, problem.delta)
-    return _finish(problem, problem.t, base.values + b)
+    # Store only the sites where the slope changes: re-deriving a slope from values across a
+    # nearly tied pair of sites would turn rounding into spurious knots.
+    keep = np.ones(problem.K, dtype=bool)
+    keep[1:-1] = s[1:] != s[:-1]
+    return _finish(problem, problem.t[keep], base.values[keep] + b)
 
 
 def _snap_slopes(problem, slopes, rtol):
@@ -115,13 +133,23 @@ def _certify(problem, spline, extra_duals=()):
     estimates = list(extra_duals)
     if problem.loss != "absolute":
         estimates.insert(0, gradient_dual_estimate(problem, spline(t)))
+    anchors = None
+    if problem.lam > 0 and spline.knots.size > 2:
+        idx = np.searchsorted(t, spline.knots[1:-1])
+        if np.array_equal(t[np.clip(idx, 0, t.size - 1)], spline.knots[1:-1]):
+            anchors = np.zeros(problem.K)
+            anchors[idx] = np.sign(spline.slope_changes)
+    if problem.loss == "absolute":
+        for rtol in (1e-9, 1e-7):
+            estimates.append(absolute_dual_estimate(problem, spline, anchors, states, rtol))
     best, best_z = -math.inf, None
     for v in estimates:
         if v is None or v.shape != (problem.K - 1,):
             continue
-        bound, z = dual_bound(problem, v, states)
-        if bound > best:
-            best, best_z = bound, z
+        for anchor_sign in (None, anchors) if anchors is not None else (None,):
+            bound, z = dual_bound(problem, v, states, anchor_sign)
+            if bound > best:
+                best, best_z = bound, z
     return best, best_z
 
 
@@ -240,26 +268,43 @@ def fit(
         snapped = _spline_from_slopes(problem, _snap_slopes(problem, cand.slopes, rtol), cand.value0)
         candidates.append((snapped, cand.dual_estimates, backend))
 
-    if loss == "squared" and problem.K > 2:
-        for stol in _STRUCTURE_TOLS:
-            bk, u, it, converged = polish(problem, cand.slopes, jump_tol=stol, bound_tol=stol)
-            n_iter += it
-            candidates.append((_finish(problem, problem.t[bk], u), [], backend + "+active-set"))
-            if converged:
-                break
-
     lower = -math.inf
+    zbest = None
     best = None
-    for spline, duals, name in candidates:
+
+    def consider(spline, duals, name):
+        nonlocal lower, zbest, best
+        if _bound_violation(spline, problem.bounds) > 0:
+            return  # never present a spline that breaks its bounds (nor certify with it)
         obj, data, tv2 = _evaluate(spline, problem.x, problem.y, problem.w, problem.lam, loss, problem.delta)
         bound, z = _certify(problem, spline, duals)
         if bound > lower:
             lower, zbest = bound, z
-        key = (obj, spline.n_knots)
-        if best is None or obj < best[0] - _TIE_RTOL * max(1.0, abs(best[0])) or (
-            obj <= best[0] + _TIE_RTOL * max(1.0, abs(best[0])) and spline.n_knots < best[4].n_knots
-        ):
+        slack = _TIE_RTOL * max(1.0, abs(obj))
+        if best is None or obj < best[0] - slack or (obj <= best[0] + slack and spline.n_knots < best[4].n_knots):
             best = (obj, data, tv2, name, spline)
+
+    def certified():
+        return best[0] - lower <= tol * max(1.0, abs(best[0]))
+
+    for spline, duals, name in candidates:
+        consider(spline, duals, name)
+    if loss == "squared" and problem.K > 2:
+        tried = set()
+        for (jump_tol, bound_tol), smooth, move in _POLISH_VARIANTS:
+            bk, u, it, converged = polish(
+                problem, cand.slopes, jump_tol=jump_tol, bound_tol=bound_tol, smooth_tiny=smooth,
+                move_knots=move,
+            )
+            n_iter += it
+            key = (tuple(bk), tuple(u))
+            if key in tried:
+                continue
+            tried.add(key)
+            consider(_finish(problem, problem.t[bk], u), [], backend + "+active-set")
+            if certified() and best[3].endswith("active-set"):
+                break
+
     obj, data, tv2, name, spline = best
     gap = max(obj - lower, 0.0)
     threshold = tol * max(1.0, abs(obj))

@@ -144,7 +144,7 @@ def _jump_signs(sig):
     return d
 
 
-def _dual_splits(t, site_w, site_y, lam, bk, u, fixed, signs):
+def _dual_splits(t, site_w, site_y, lam, bk, u, fixed, signs, move_knots=True):
     """Sites inside free runs where the dual path leaves [-lam, lam]: (site, sign) to split at.
 
     Inside a free run the dual variable follows ``z_k = z_{k-1} - v_k`` exactly, starting from the
@@ -165,15 +165,81 @@ def _dual_splits(t, site_w, site_y, lam, bk, u, fixed, signs):
         a, b = bk[r], bk[r + 1]  # slopes a..b-1, interior sites a+1..b-1
         if b - a < 2:
             continue
-        z = zeta[r] * lam - np.cumsum(v[a : b - 1])
+        csum = np.cumsum(v[a : b - 1])
+        z = zeta[r] * lam - csum
         viol = np.abs(z) - lam
         i = int(np.argmax(viol))
-        if viol[i] > 1e-12 * max(lam, 1e-300):
-            out.append((a + 1 + i, np.sign(z[i])))
+        # a violation must exceed what rounding in the partial sums can produce
+        noise = 1e-9 * lam + 64 * np.finfo(float).eps * float(np.sum(np.abs(v[a:b])))
+        if viol[i] > noise:
+            site, sgn = a + 1 + i, np.sign(z[i])
+            # next to a boundary with a knot of the same sign: the knot belongs here instead
+            if move_knots and site == a + 1 and r > 0 and sgn == zeta[r]:
+                out.append(("move", r, site, sgn))
+            elif move_knots and site == b - 1 and r < P - 1 and sgn == zeta[r + 1]:
+                out.append(("move", r + 1, site, sgn))
+            else:
+                out.append(("split", r, site, sgn))
     return out
 
 
-def polish(problem, slopes0, *, max_iter: int = 50, jump_tol: float = 1e-7, bound_tol: float = 1e-7):
+def _wrong_sign_fixed_runs(t, site_w, site_y, lam, bk, u, fixed, signs, lo, hi):
+    """Fixed runs whose total bound multiplier has the wrong sign (they should leave the bound).
+
+    Along a run the dual path obeys ``z_b = z_a - sum v + sum nu``; at the upper bound ``nu >= 0``
+    and at the lower bound ``nu <= 0``, so ``T = z_b - z_a + sum v`` must have that sign.
+    """
+    from ..spline import LinearSpline
+
+    if lo == hi:
+        return np.zeros(0, dtype=np.int64)
+    c = LinearSpline(t[bk], u)(t)
+    S = np.cumsum(site_w * (c - site_y))[:-1]
+    v = np.diff(t) * S
+    zeta = np.concatenate([[0.0], signs, [0.0]])
+    out = []
+    for r in range(bk.size - 1):
+        if np.isnan(fixed[r]):
+            continue
+        seg = v[bk[r] : bk[r + 1]]
+        T = (zeta[r + 1] - zeta[r]) * lam + float(np.sum(seg))
+        noise = 1e-9 * lam + 64 * np.finfo(float).eps * float(np.sum(np.abs(seg)))
+        upper = fixed[r] == hi
+        if (upper and T < -noise) or (not upper and T > noise):
+            out.append(r)
+    return np.array(out, dtype=np.int64)
+
+
+def _smooth_tiny_segments(t, s, rel=1e-6):
+    """Give segments much shorter than the span the slope of their longer neighbour.
+
+    A solver determines the slope over a nearly tied pair of sites only to its tolerance divided
+    by the spacing, so a structure read from it would invent knots there; the active-set steps
+    put back any knot the data really need.
+    """
+    h = np.diff(t)
+    tiny = h < rel * (t[-1] - t[0])
+    if not tiny.any() or tiny.all():
+        return s
+    s = s.copy()
+    idx = np.arange(s.size)
+    good = np.flatnonzero(~tiny)
+    # nearest non-tiny segment (by index) on each side; pick the longer one
+    left = np.searchsorted(good, idx, side="right") - 1
+    right = np.searchsorted(good, idx, side="left")
+    for k in np.flatnonzero(tiny):
+        cands = []
+        if left[k] >= 0:
+            cands.append(good[left[k]])
+        if right[k] < good.size:
+            cands.append(good[right[k]])
+        j = max(cands, key=lambda i: h[i])
+        s[k] = s[j]
+    return s
+
+
+def polish(problem, slopes0, *, max_iter: int = 50, jump_tol: float = 1e-7, bound_tol: float = 1e-7,
+           smooth_tiny: bool = True, move_knots: bool = True):
     """Primal-dual active-set refinement for the squared loss, from approximate slopes.
 
     Returns ``(bk, u, n_iter, converged)``: the spline ``LinearSpline(t[bk], u)`` solves the
@@ -183,6 +249,8 @@ def polish(problem, slopes0, *, max_iter: int = 50, jump_tol: float = 1e-7, boun
     t, W, Y, lam = problem.t, problem.site_w, problem.site_y, problem.lam
     lo, hi = problem.bounds.lo, problem.bounds.hi
     s0 = np.asarray(slopes0, dtype=np.float64)
+    if smooth_tiny:
+        s0 = _smooth_tiny_segments(t, s0)
     scale = max(1.0, float(np.max(np.abs(s0))))
     starts, fixed = runs_from_slopes(s0, lo, hi, jump_tol * scale, bound_tol * scale)
     # jump signs from the mean slope of each run
@@ -193,9 +261,20 @@ def polish(problem, slopes0, *, max_iter: int = 50, jump_tol: float = 1e-7, boun
     signs = _jump_signs(sig0)
     converged = False
     it = 0
+    best = None  # (objective, bk, u) of the best primal-feasible structure visited
+    seen = set()
     for it in range(1, max_iter + 1):
+        key = (starts.tobytes(), np.nan_to_num(fixed, nan=7.0).tobytes(), signs.tobytes())
+        if key in seen:  # the active-set steps cycle: stop with the best feasible point
+            break
+        seen.add(key)
         bk, u = solve_reduced(t, W, Y, lam, starts, fixed, signs)
         sig = _run_slopes(t, bk, u)
+        if np.all(np.isfinite(u)) and np.all((sig >= lo) & (sig <= hi)):
+            c = np.interp(t, t[bk], u)
+            obj = 0.5 * float(np.dot(W, (c - Y) ** 2)) + lam * float(np.sum(np.abs(np.diff(sig))))
+            if best is None or obj < best[0]:
+                best = (obj, bk, u)
         changed = False
         # 1. free runs beyond a bound become fixed there
         free = np.isnan(fixed)
@@ -220,20 +299,31 @@ def polish(problem, slopes0, *, max_iter: int = 50, jump_tol: float = 1e-7, boun
             d = np.diff(sig)
             wrong = (np.sign(d) != signs) & (d != 0) & np.isnan(fixed[:-1]) & np.isnan(fixed[1:])
             if wrong.any():
-                r = int(np.flatnonzero(wrong)[0])
-                starts = np.delete(starts, r + 1)
-                fixed = np.delete(fixed, r + 1)
-                signs = np.delete(signs, r)
+                # merge every wrong-signed boundary (removing run r+1's start merges r and r+1)
+                drop = np.flatnonzero(wrong)
+                starts = np.delete(starts, drop + 1)
+                fixed = np.delete(fixed, drop + 1)
+                signs = np.delete(signs, drop)
                 changed = True
-        # 3. dual violations inside free runs: split there
+        # 3. a fixed run whose bound multiplier has the wrong sign leaves the bound
+        if not changed and not np.isnan(fixed).all():
+            release = _wrong_sign_fixed_runs(t, W, Y, lam, bk, u, fixed, signs, lo, hi)
+            if release.size:
+                fixed = fixed.copy()
+                fixed[release] = np.nan
+                changed = True
+        # 4. dual violations inside free runs: split there
         if not changed:
-            splits = _dual_splits(t, W, Y, lam, bk, u, fixed, signs)
+            splits = _dual_splits(t, W, Y, lam, bk, u, fixed, signs, move_knots)
             if splits:
-                for site, sgn in sorted(splits, reverse=True):
-                    r = int(np.searchsorted(starts, site, side="right") - 1)
-                    starts = np.insert(starts, r + 1, site)
-                    fixed = np.insert(fixed, r + 1, np.nan)
-                    signs = np.insert(signs, r, sgn)
+                starts = starts.copy()
+                for action, r, site, sgn in sorted(splits, key=lambda a: -a[2]):
+                    if action == "move":
+                        starts[r] = site  # boundary r (start of run r) moves to the site
+                    else:
+                        starts = np.insert(starts, r + 1, site)
+                        fixed = np.insert(fixed, r + 1, np.nan)
+                        signs = np.insert(signs, r, sgn)
                 changed = True
         # adjacent fixed runs at the same bound are one run
         if changed:
@@ -246,4 +336,6 @@ def polish(problem, slopes0, *, max_iter: int = 50, jump_tol: float = 1e-7, boun
             continue
         converged = True
         break
-    return bk, u, it, converged
+    if converged or best is None:
+        return bk, u, it, converged
+    return best[1], best[2], it, False
