@@ -234,6 +234,7 @@ def test_bad_input_exits_2(case, argv, needles, data, tmp_path, capsys):
     assert "Traceback" not in err
     for needle in needles:
         assert needle in err, (case, needle, err)
+    assert "objective" not in out  # every problem is reported before fitting
     assert not (tmp_path / "fit.xyz").exists()
 
 

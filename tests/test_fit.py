@@ -302,6 +302,63 @@ def test_two_distinct_sites_with_ties(bounds, loss):
         assert res.status == Status.OPTIMAL, describe(res)
 
 
+@pytest.mark.parametrize("lam", [1e-4, 1e-2, 1.0])
+def test_two_distinct_sites_regression_certificate(lam):
+    """Two distinct sites (ties at both), slope inside the bounds: the answer is the LS line.
+
+    The objective is only the within-site scatter (0.0407...), so the contract asks for a gap
+    below 1e-9 absolute.
+    """
+    x = np.array([-3.0, 3.0, 3.0, 3.0, -3.0])
+    y = np.array([-1.1170520643183195, 0.9247504307148159, 0.9861120123133235, 1.1761939682196247,
+                  -0.8839134774627379])
+    w = np.array([1.554136420631219, 0.6097800560071716, 0.552341970935916, 2.0872365828859483,
+                  1.6438609287309454])
+    bounds = (-1.0, 1.0)
+    res = quiet_fit(x, y, lam, bounds, weights=w)
+    slope, intercept = clipped_ls_line(x, y, w, bounds)
+    expected = affine_objective(x, y, slope, intercept, w)
+    assert abs(res.objective - expected) <= 1e-12, (res.objective, expected)
+    assert res.lower_bound <= expected + 1e-12
+    assert res.status == Status.OPTIMAL, describe(res)
+
+
+@pytest.mark.parametrize("bounds", [(-1.0, 1.0), (-INF, INF)], ids=["lip1", "free"])
+@pytest.mark.parametrize("tiny", [1e-100, 1e-160])
+@pytest.mark.parametrize("lam", [0.1, 1.0])
+def test_tiny_targets_with_moderate_lambda(lam, tiny, bounds):
+    """Targets of size 1e-100 with lam = 0.1: lam >> lambda_max, the answer is the LS line.
+
+    Everything is representable (objective ~ 1e-201); the fit must not fail.
+    """
+    x = np.array([0.0, 1.0, 2.0, 3.0, 4.5])
+    y = tiny * np.array([0.0, 0.3, 1.0, -0.2, 0.5])
+    assert tvspline.lambda_max(x, y, bounds) < lam
+    res = quiet_fit(x, y, lam, bounds)
+    slope, intercept = clipped_ls_line(x, y, None, bounds)
+    expected = affine_objective(x, y, slope, intercept)
+    assert max_bound_violation(res.spline, bounds) <= bound_tol(bounds)
+    assert 0.0 <= res.objective <= expected + 1e-9, describe(res)
+    assert res.lower_bound <= expected + 1e-300, describe(res)
+    assert res.status == Status.OPTIMAL, describe(res)
+
+
+@pytest.mark.parametrize("loss", ["squared", "absolute"])
+@pytest.mark.parametrize("alpha", [1e-100, 1e-8, 1e8, 1e100])
+def test_extreme_target_scaling(alpha, loss):
+    """Scaling y, lam and the bounds consistently (see the hypothesis test) at extreme scales."""
+    x, y, w = make_data("uniform", 30, "scale")
+    bounds, lam = (-1.0, 1.0), 0.05
+    res1 = quiet_fit(x, y, lam, bounds, weights=w, loss=loss)
+    lam2, k = (alpha * lam, alpha * alpha) if loss == "squared" else (lam, alpha)
+    res2 = quiet_fit(x, alpha * y, lam2, (-alpha, alpha), weights=w, loss=loss)
+    assert res1.success and res2.success, (describe(res1), describe(res2))
+    # both optima are equal after scaling; each objective is within its certified gap of it
+    assert abs(k * res1.objective - res2.objective) <= max(k * res1.gap, res2.gap) + 1e-9 * k * rel_scale(
+        res1.objective), (k * res1.objective, describe(res2))
+    assert max_bound_violation(res2.spline, (-alpha, alpha)) <= bound_tol((-alpha, alpha))
+
+
 @pytest.mark.parametrize("loss", ["squared", "absolute", "huber"])
 @pytest.mark.parametrize("bounds", [(-1.0, 1.0), (0.0, INF), (-INF, INF)], ids=["lip1", "monotone", "free"])
 @pytest.mark.parametrize("lam", [1e-3, 0.1])

@@ -30,6 +30,8 @@ __all__ = [
     "unbounded",
     "fit",
     "lambda_max",
+    "SplineRegressor",
+    "design_matrix",
     "FitResult",
     "Status",
     "SolverFailure",

@@ -31,9 +31,9 @@ from .certificate import absolute_dual_estimate, dual_bound, gradient_dual_estim
 from .exceptions import InaccurateSolutionWarning
 from .losses import data_term
 from .result import FitResult, Status
-from .solvers.activeset import polish
+from .solvers.activeset import _smooth_tiny_segments, polish
 from .solvers.base import SolverFailure
-from .solvers.generic import GENERIC_SOLVERS, solve_generic
+from .solvers.generic import GENERIC_SOLVERS, load_backends, solve_generic
 from .spline import LinearSpline
 
 __all__ = ["fit", "lambda_max", "SOLVERS"]
@@ -238,6 +238,7 @@ def fit(
     >>> bool(np.all(np.abs(res.spline.slopes) <= 1 + 1e-12))
     True
     """
+    load_backends()
     start = time.perf_counter()
     problem = _problem.prepare(x, y, lam, bounds, weights, loss, delta)
     check_choice(solver, "solver", SOLVERS)
@@ -264,9 +265,13 @@ def fit(
     n_iter += cand.n_iter
     base = _spline_from_slopes(problem, cand.slopes, cand.value0)
     candidates.append((base, cand.dual_estimates, backend))
-    for rtol in (1e-9, 1e-7):
-        snapped = _spline_from_slopes(problem, _snap_slopes(problem, cand.slopes, rtol), cand.value0)
-        candidates.append((snapped, cand.dual_estimates, backend))
+    smoothed = _smooth_tiny_segments(problem.t, cand.slopes)
+    for slopes in (cand.slopes, smoothed) if smoothed is not cand.slopes else (cand.slopes,):
+        for rtol in (1e-9, 1e-7):
+            snapped = _spline_from_slopes(problem, _snap_slopes(problem, slopes, rtol), cand.value0)
+            candidates.append((snapped, cand.dual_estimates, backend))
+    if smoothed is not cand.slopes:
+        candidates.append((_spline_from_slopes(problem, smoothed, cand.value0), cand.dual_estimates, backend))
 
     lower = -math.inf
     zbest = None
@@ -289,6 +294,20 @@ def fit(
 
     for spline, duals, name in candidates:
         consider(spline, duals, name)
+    if loss != "squared" and problem.K > 2 and not certified():
+        # Re-solve with knots restricted to the best spline's: removes the nearly tied segments
+        # whose slopes the full problem determines only to the solver's tolerance over h.
+        knot_sites = np.searchsorted(problem.t, best[4].knots)
+        if np.array_equal(problem.t[np.clip(knot_sites, 0, problem.K - 1)], best[4].knots):
+            try:
+                sub = solve_generic(problem, backend, tol, knot_index=knot_sites)
+            except SolverFailure:
+                sub = None
+            if sub is not None:
+                n_iter += sub.n_iter
+                for rtol in (0.0, 1e-9):
+                    slopes = _snap_slopes(problem, sub.slopes, rtol) if rtol else sub.slopes
+                    consider(_spline_from_slopes(problem, slopes, sub.value0), [], backend + "+restricted")
     if loss == "squared" and problem.K > 2:
         tried = set()
         for (jump_tol, bound_tol), smooth, move in _POLISH_VARIANTS:

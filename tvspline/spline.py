@@ -62,8 +62,9 @@ class LinearSpline:
     __slots__ = ("_knots", "_values")
 
     def __init__(self, knots, values):
-        t = as_1d_float(knots, "knots")
-        c = as_1d_float(values, "values")
+        # private copies: the caller's arrays stay writable and cannot change the spline
+        t = np.array(as_1d_float(knots, "knots"), copy=True)
+        c = np.array(as_1d_float(values, "values"), copy=True)
         if t.size < 2:
             raise ValueError(f"a LinearSpline needs at least 2 knots, got {t.size}")
         if c.size != t.size:
@@ -89,6 +90,11 @@ class LinearSpline:
         whose bounds hold.
         """
         t = as_1d_float(knots, "knots")
+        if t.size < 2:
+            raise ValueError(f"a LinearSpline needs at least 2 knots, got {t.size}")
+        value0 = float(value0)
+        if not math.isfinite(value0):
+            raise ValueError(f"value0 must be finite, got {value0!r}")
         s = as_1d_float(slopes, "slopes")
         if s.size != t.size - 1:
             raise ValueError(f"need len(slopes) == len(knots) - 1, got {s.size} and {t.size}")
@@ -165,8 +171,12 @@ class LinearSpline:
         right = xa > t[-1]
         if left.any() or right.any():
             s = self.slopes
-            out = np.where(left, c[0] + s[0] * (xa - t[0]), out)
-            out = np.where(right, c[-1] + s[-1] * (xa - t[-1]), out)
+            with np.errstate(invalid="ignore"):
+                # a zero end slope extends the end value even to +-inf (avoid 0 * inf = nan)
+                ext_left = c[0] + s[0] * (xa - t[0]) if s[0] != 0 else np.full_like(xa, c[0])
+                ext_right = c[-1] + s[-1] * (xa - t[-1]) if s[-1] != 0 else np.full_like(xa, c[-1])
+            out = np.where(left, ext_left, out)
+            out = np.where(right, ext_right, out)
         return out if out.ndim else float(out)
 
     def derivative(self, x):
@@ -186,8 +196,9 @@ class LinearSpline:
         """Remove interior knots whose absolute slope change is ``<= tol``.
 
         With ``tol = 0`` (the default) only exactly collinear knots go and the function is
-        unchanged. With ``tol > 0`` the values at the remaining knots are kept and the function
-        changes by at most ``tol`` times the distance to the removed knots' neighbours.
+        unchanged. With ``tol > 0`` the values at the remaining knots are kept; between them the
+        function becomes the chord, so it moves by at most the sum of the removed slope changes
+        times the length of the chord.
 
         Examples
         --------

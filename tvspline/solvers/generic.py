@@ -13,20 +13,51 @@ The squared loss is a QP, the absolute loss an LP (HiGHS gives an exact vertex),
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import sys
 import time
 
 import numpy as np
 
 from .base import Candidate, SolverFailure
 
-__all__ = ["solve_generic", "GENERIC_SOLVERS"]
+__all__ = ["solve_generic", "GENERIC_SOLVERS", "load_backends"]
+
+
+def load_backends():
+    """Import CVXPY (slow, about a second or more) so that timings exclude it."""
+    import cvxpy  # noqa: F401
+
+
+@contextlib.contextmanager
+def _quiet_stdout(active: bool):
+    """Silence C-level writes to stdout (HiGHS prints a banner from C even with output off)."""
+    if not active:
+        yield
+        return
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
 
 GENERIC_SOLVERS = ("clarabel", "osqp", "highs")
 
 
 def _solver_settings(name: str, tol: float) -> dict:
-    tight = max(min(tol, 1e-8), 1e-12)
+    # solve tighter than the requested gap: the rebuilt spline must still meet it
+    tight = max(min(0.01 * tol, 1e-8), 1e-12)
     if name == "clarabel":
         return dict(
             tol_gap_abs=tight, tol_gap_rel=tight, tol_feas=tight, tol_ktratio=1e-8, max_iter=500,
@@ -34,18 +65,24 @@ def _solver_settings(name: str, tol: float) -> dict:
     if name == "osqp":
         return dict(eps_abs=tight, eps_rel=tight, max_iter=200_000, polish=True)
     if name == "highs":
-        return dict(primal_feasibility_tolerance=1e-10, dual_feasibility_tolerance=1e-10)
+        return dict(primal_feasibility_tolerance=1e-10, dual_feasibility_tolerance=1e-10, output_flag=False)
     raise ValueError(name)
 
 
-def solve_generic(problem, solver: str = "clarabel", tol: float = 1e-9, settings: dict | None = None) -> Candidate:
-    """Solve the prepared problem with CVXPY and the named solver; see the module docstring."""
+def solve_generic(problem, solver: str = "clarabel", tol: float = 1e-9, settings: dict | None = None,
+                  knot_index=None) -> Candidate:
+    """Solve the prepared problem with CVXPY and the named solver; see the module docstring.
+
+    With ``knot_index`` (increasing site indices including the first and last site) the spline is
+    restricted to knots at those sites: a smaller, better-conditioned problem whose optimum is the
+    full optimum whenever the true knots are among them.
+    """
     import cvxpy as cp
 
     t, K = problem.t, problem.K
-    t0 = t[0]
     span = t[-1] - t[0]
-    hu = np.diff(t) / span
+    tk = t if knot_index is None else t[np.asarray(knot_index)]
+    hu = np.diff(tk) / span
     lo, hi = problem.bounds.lo, problem.bounds.hi
 
     if problem.loss == "squared":
@@ -63,9 +100,15 @@ def solve_generic(problem, solver: str = "clarabel", tol: float = 1e-9, settings
     wscale = float(np.mean(problem.w))
     lam_s /= wscale
 
-    c = cp.Variable(K)
-    s = cp.Variable(K - 1)
+    c = cp.Variable(tk.size)
+    s = cp.Variable(tk.size - 1)
     coupling = c[1:] - c[:-1] - cp.multiply(hu, s) == 0
+    if knot_index is None:
+        csite = c
+    else:
+        from ..basis import design_matrix
+
+        csite = design_matrix(t, tk) @ c
     cons = [coupling]
     if lo == hi:
         cons.append(s == lo_s)
@@ -77,18 +120,19 @@ def solve_generic(problem, solver: str = "clarabel", tol: float = 1e-9, settings
     if problem.loss == "squared":
         ys = (problem.site_y - ymid) / yscale
         ws = problem.site_w / wscale
-        data = 0.5 * cp.sum(cp.multiply(ws, cp.square(c - ys)))
+        data = 0.5 * cp.sum(cp.multiply(ws, cp.square(csite - ys)))
     else:
         ys = (problem.y - ymid) / yscale
         ws = problem.w / wscale
-        ck = c if problem.ties == {} and problem.x.size == K and np.array_equal(problem.site_of, np.arange(K)) else c[problem.site_of]
+        one_point_per_site = problem.x.size == K and np.array_equal(problem.site_of, np.arange(K))
+        ck = csite if one_point_per_site else csite[problem.site_of]
         if problem.loss == "absolute":
             data = cp.sum(cp.multiply(ws, cp.abs(ck - ys)))
         else:
             dl = problem.delta / yscale
             data = 0.5 * cp.sum(cp.multiply(ws, cp.huber(ck - ys, dl)))
     objective = data
-    if K > 2 and lam_s > 0:
+    if tk.size > 2 and lam_s > 0:
         objective = objective + lam_s * cp.norm1(cp.diff(s))
     prob = cp.Problem(cp.Minimize(objective), cons)
     opts = _solver_settings(solver, tol)
@@ -96,7 +140,8 @@ def solve_generic(problem, solver: str = "clarabel", tol: float = 1e-9, settings
         opts.update(settings)
     start = time.perf_counter()
     try:
-        prob.solve(solver=solver.upper(), **opts)
+        with _quiet_stdout(solver == "highs"):
+            prob.solve(solver=solver.upper(), **opts)
     except cp.error.SolverError as exc:
         raise SolverFailure(f"{solver} failed: {exc}") from exc
     elapsed = time.perf_counter() - start
@@ -106,7 +151,9 @@ def solve_generic(problem, solver: str = "clarabel", tol: float = 1e-9, settings
     slopes = np.asarray(s.value, dtype=np.float64) * yscale / span
     value0 = ymid + yscale * float(c.value[0])
     duals = []
-    if coupling.dual_value is not None:
+    if knot_index is not None:
+        slopes = np.repeat(slopes, np.diff(np.asarray(knot_index)))
+    elif coupling.dual_value is not None:
         pi = np.asarray(coupling.dual_value, dtype=np.float64)
         v = pi * np.diff(t) * (factor * wscale / yscale)
         duals.extend([v, -v])
