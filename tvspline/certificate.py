@@ -211,8 +211,8 @@ def _z_path_anchored(v, h, states, anchor_sign, lam, lo_finite, hi_finite):
         if spread:
             for k in range(a, b):
                 vr[k - a] -= T * h[k] / L
-            if n_free == b - a and b - a > 1:
-                _tent_correct(vr, h[a:b], za, lam)
+        if b - a > 1 and n_free == b - a:
+            _tent_correct(vr, h[a:b], za, lam)
         zr, nur, vor = _z_path(vr, states[a:b], lam, lo_finite, hi_finite, za, zb)
         for k in range(a, b):
             z[k + 1] = zr[k - a + 1]

@@ -55,6 +55,16 @@ _POLISH_VARIANTS = (
 )
 
 
+#: Slopes recomputed from a spline's knots and values may leave the bounds by rounding: by at most
+#: this much relative to the bound's magnitude is accepted (``lo == hi`` cannot be met exactly).
+_BOUND_RTOL = 1e-12
+
+
+def _bound_scale(bounds) -> float:
+    finite = [abs(b) for b in (bounds.lo, bounds.hi) if math.isfinite(b)]
+    return max([1.0] + finite)
+
+
 def _bound_violation(spline, bounds) -> float:
     """How far the spline's slopes (recomputed from knots and values) leave the bounds."""
     s = spline.slopes
@@ -120,6 +130,51 @@ def _snap_slopes(problem, slopes, rtol):
     run_slope = np.where(np.isnan(fixed), mean, fixed)
     lengths = np.diff(np.append(starts, s.size))
     return np.repeat(run_slope, lengths)
+
+
+class _CandidatePool:
+    """Candidate splines: keeps the best feasible one and the best certified lower bound."""
+
+    def __init__(self, problem, tol):
+        self.problem = problem
+        self.tol = tol
+        self.lower = -math.inf
+        self.z = None
+        self.best = None  # (objective, data, tv2, name, spline)
+
+    def consider(self, spline, duals, name):
+        problem = self.problem
+        if _bound_violation(spline, problem.bounds) > _BOUND_RTOL * _bound_scale(problem.bounds):
+            return  # never present a spline that breaks its bounds (nor certify with it)
+        obj, data, tv2 = _evaluate(spline, problem.x, problem.y, problem.w, problem.lam, problem.loss, problem.delta)
+        if not math.isfinite(obj):
+            return
+        bound, z = _certify(problem, spline, duals)
+        if bound > self.lower:
+            self.lower, self.z = bound, z
+        best = self.best
+        slack = _TIE_RTOL * max(1.0, abs(obj))
+        if best is None or obj < best[0] - slack or (obj <= best[0] + slack and spline.n_knots < best[4].n_knots):
+            self.best = (obj, data, tv2, name, spline)
+
+    def certified(self) -> bool:
+        return self.best is not None and self.best[0] - self.lower <= self.tol * max(1.0, abs(self.best[0]))
+
+    @property
+    def best_spline(self):
+        return self.best[4]
+
+    @property
+    def best_name(self):
+        return self.best[3]
+
+
+def _affine_spline(problem) -> LinearSpline:
+    """The weighted least-squares line, slope clipped into the bounds, offset refitted for the loss."""
+    _, s = _affine_fit(problem, return_slope=True)
+    base = LinearSpline.affine(s, 0.0, problem.t[0], problem.t[-1])
+    b = _best_offset(base(problem.x), problem.y, problem.w, problem.loss, problem.delta)
+    return _finish(problem, base.knots, base.values + b)
 
 
 def _certify(problem, spline, extra_duals=()):
@@ -246,89 +301,88 @@ def fit(
 
     if solver == "auto":
         backend = "highs" if loss == "absolute" else "clarabel"
+        order = [backend] + [b for b in ("clarabel", "osqp") if b != backend]
     else:
         backend = solver
-    infos = []
+        order = [solver]
+    pool = _CandidatePool(problem, tol)
+    # The best affine function is always feasible: a safe answer, and the optimum for lam >= lambda_max.
+    pool.consider(_affine_spline(problem), [], "affine")
+    infos, failures = [], []
     n_iter = 0
-    candidates: list[tuple[LinearSpline, list, str]] = []
-    try:
-        cand = solve_generic(problem, backend, tol)
-    except SolverFailure as exc:
-        if solver != "auto":
-            raise
-        backend = "osqp" if backend != "osqp" else "clarabel"
-        try:
-            cand = solve_generic(problem, backend, tol)
-        except SolverFailure as exc2:
-            raise SolverFailure(f"every solver failed: {exc}; {exc2}") from exc2
-    infos.append(cand.info)
-    n_iter += cand.n_iter
-    base = _spline_from_slopes(problem, cand.slopes, cand.value0)
-    candidates.append((base, cand.dual_estimates, backend))
-    smoothed = _smooth_tiny_segments(problem.t, cand.slopes)
-    for slopes in (cand.slopes, smoothed) if smoothed is not cand.slopes else (cand.slopes,):
-        for rtol in (1e-9, 1e-7):
-            snapped = _spline_from_slopes(problem, _snap_slopes(problem, slopes, rtol), cand.value0)
-            candidates.append((snapped, cand.dual_estimates, backend))
-    if smoothed is not cand.slopes:
-        candidates.append((_spline_from_slopes(problem, smoothed, cand.value0), cand.dual_estimates, backend))
-
-    lower = -math.inf
-    zbest = None
-    best = None
-
-    def consider(spline, duals, name):
-        nonlocal lower, zbest, best
-        if _bound_violation(spline, problem.bounds) > 0:
-            return  # never present a spline that breaks its bounds (nor certify with it)
-        obj, data, tv2 = _evaluate(spline, problem.x, problem.y, problem.w, problem.lam, loss, problem.delta)
-        bound, z = _certify(problem, spline, duals)
-        if bound > lower:
-            lower, zbest = bound, z
-        slack = _TIE_RTOL * max(1.0, abs(obj))
-        if best is None or obj < best[0] - slack or (obj <= best[0] + slack and spline.n_knots < best[4].n_knots):
-            best = (obj, data, tv2, name, spline)
-
-    def certified():
-        return best[0] - lower <= tol * max(1.0, abs(best[0]))
-
-    for spline, duals, name in candidates:
-        consider(spline, duals, name)
-    if loss != "squared" and problem.K > 2 and not certified():
-        # Re-solve with knots restricted to the best spline's: removes the nearly tied segments
-        # whose slopes the full problem determines only to the solver's tolerance over h.
-        knot_sites = np.searchsorted(problem.t, best[4].knots)
-        if np.array_equal(problem.t[np.clip(knot_sites, 0, problem.K - 1)], best[4].knots):
+    cand = None
+    if not (loss == "squared" and pool.certified()):
+        for name in order:
             try:
-                sub = solve_generic(problem, backend, tol, knot_index=knot_sites)
-            except SolverFailure:
-                sub = None
-            if sub is not None:
-                n_iter += sub.n_iter
-                for rtol in (0.0, 1e-9):
-                    slopes = _snap_slopes(problem, sub.slopes, rtol) if rtol else sub.slopes
-                    consider(_spline_from_slopes(problem, slopes, sub.value0), [], backend + "+restricted")
-    if loss == "squared" and problem.K > 2:
-        tried = set()
-        for (jump_tol, bound_tol), smooth, move in _POLISH_VARIANTS:
-            bk, u, it, converged = polish(
-                problem, cand.slopes, jump_tol=jump_tol, bound_tol=bound_tol, smooth_tiny=smooth,
-                move_knots=move,
-            )
-            n_iter += it
-            key = (tuple(bk), tuple(u))
-            if key in tried:
-                continue
-            tried.add(key)
-            consider(_finish(problem, problem.t[bk], u), [], backend + "+active-set")
-            if certified() and best[3].endswith("active-set"):
+                cand = solve_generic(problem, name, tol)
+                backend = name
                 break
+            except SolverFailure as exc:
+                failures.append(str(exc))
+    if cand is not None:
+        infos.append(cand.info)
+        n_iter += cand.n_iter
+        pool.consider(_spline_from_slopes(problem, cand.slopes, cand.value0), cand.dual_estimates, backend)
+        smoothed = _smooth_tiny_segments(problem.t, cand.slopes)
+        for slopes in (cand.slopes, smoothed) if smoothed is not cand.slopes else (cand.slopes,):
+            for rtol in (1e-9, 1e-7):
+                snapped = _spline_from_slopes(problem, _snap_slopes(problem, slopes, rtol), cand.value0)
+                pool.consider(snapped, cand.dual_estimates, backend)
+        if smoothed is not cand.slopes:
+            pool.consider(_spline_from_slopes(problem, smoothed, cand.value0), cand.dual_estimates, backend)
 
+        if loss != "squared" and problem.K > 2 and not pool.certified():
+            # Re-solve with knots restricted to the best spline's: removes the nearly tied
+            # segments whose slopes the full problem determines only to tolerance / h.
+            knots = pool.best_spline.knots
+            knot_sites = np.searchsorted(problem.t, knots)
+            if np.array_equal(problem.t[np.clip(knot_sites, 0, problem.K - 1)], knots):
+                try:
+                    sub = solve_generic(problem, backend, tol, knot_index=knot_sites)
+                except SolverFailure as exc:
+                    failures.append(str(exc))
+                    sub = None
+                if sub is not None:
+                    n_iter += sub.n_iter
+                    for rtol in (0.0, 1e-9):
+                        slopes = _snap_slopes(problem, sub.slopes, rtol) if rtol else sub.slopes
+                        pool.consider(_spline_from_slopes(problem, slopes, sub.value0), [], backend + "+restricted")
+
+        if loss == "squared" and problem.K > 2:
+            tried = set()
+            for (jump_tol, bound_tol), smooth, move in _POLISH_VARIANTS:
+                bk, u, it, converged = polish(
+                    problem, cand.slopes, jump_tol=jump_tol, bound_tol=bound_tol, smooth_tiny=smooth,
+                    move_knots=move,
+                )
+                n_iter += it
+                key = (bk.tobytes(), u.tobytes())
+                if key in tried:
+                    continue
+                tried.add(key)
+                pool.consider(_finish(problem, problem.t[bk], u), [], backend + "+active-set")
+                if pool.certified() and pool.best_name.endswith("active-set"):
+                    break
+
+    best = pool.best
+    lower, zbest = pool.lower, pool.z
     obj, data, tv2, name, spline = best
     gap = max(obj - lower, 0.0)
     threshold = tol * max(1.0, abs(obj))
     if gap <= threshold:
         status, message = Status.OPTIMAL, f"optimal: certified gap {gap:.3e} <= {threshold:.3e}"
+    elif cand is None:
+        status = Status.SOLVER_FAILED
+        message = (
+            f"no solver produced an answer ({'; '.join(failures)}); the returned spline is the best "
+            f"affine fit, feasible, with certified gap {gap:.3e}"
+        )
+        warnings.warn(
+            f"every solver failed; returning the best affine fit. Duality gap: {gap:.3e}, tolerance: "
+            f"{threshold:.3e}. Try solver='osqp' or rescale the data.",
+            InaccurateSolutionWarning,
+            stacklevel=2,
+        )
     else:
         status = Status.INACCURATE
         message = (
@@ -357,7 +411,7 @@ def fit(
         bounds=problem.bounds,
         loss=loss,
         delta=problem.delta,
-        solver_info={"backends": infos},
+        solver_info={"backends": infos, "failures": failures},
         dual_certificate=zbest if lower > -math.inf else None,
         x=problem.x,
         y=problem.y,
@@ -394,12 +448,11 @@ def lambda_max(x, y, bounds=(-math.inf, math.inf), weights=None) -> float:
     (0, True)
     """
     problem = _problem.prepare(x, y, 0.0, bounds, weights, "squared", 1.0)
-    line = _affine_fit(problem)
+    line, slope = _affine_fit(problem, return_slope=True)
     t = problem.t
     v = gradient_dual_estimate(problem, line(t))
     V = np.cumsum(v)  # z_k = -V_k when nu = 0
     lo, hi = problem.bounds.lo, problem.bounds.hi
-    slope = line.slopes[0]
     n = v.size
     if n < 2:
         return 0.0
@@ -422,8 +475,8 @@ def lambda_max(x, y, bounds=(-math.inf, math.inf), weights=None) -> float:
     return float(max(lam_pairs, lam_ends))
 
 
-def _affine_fit(problem) -> LinearSpline:
-    """Weighted least-squares line with its slope clipped into the bounds."""
+def _affine_fit(problem, return_slope=False):
+    """Weighted least-squares line with its slope clipped into the bounds (and that slope)."""
     t, W, Y = problem.t, problem.site_w, problem.site_y
     tm = np.dot(W, t) / W.sum()
     ym = np.dot(W, Y) / W.sum()
@@ -431,4 +484,5 @@ def _affine_fit(problem) -> LinearSpline:
     slope = np.dot(W, dt * (Y - ym)) / np.dot(W, dt * dt)
     slope = float(np.clip(slope, problem.bounds.lo, problem.bounds.hi))
     intercept = float(np.dot(W, Y - slope * dt) / W.sum())
-    return LinearSpline([t[0], t[-1]], [intercept + slope * (t[0] - tm), intercept + slope * (t[-1] - tm)])
+    line = LinearSpline([t[0], t[-1]], [intercept + slope * (t[0] - tm), intercept + slope * (t[-1] - tm)])
+    return (line, slope) if return_slope else line

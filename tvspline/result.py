@@ -20,7 +20,8 @@ class Status(enum.IntEnum):
     ``OPTIMAL``             0    feasible spline, ``gap <= tol * max(1, objective)``
     ``INACCURATE``          1    feasible spline, certified gap above the tolerance (see message)
     ``ITERATION_LIMIT``     2    a solver stopped at its iteration cap; feasible spline, gap given
-    ``SOLVER_FAILED``       4    no solver produced an answer (no spline is returned)
+    ``SOLVER_FAILED``       4    no solver produced an answer: the spline is the best affine fit
+                                 (feasible, with its honest gap), not a minimiser
     ======================  ===  ==================================================================
     """
 

@@ -170,7 +170,7 @@ def _dual_splits(t, site_w, site_y, lam, bk, u, fixed, signs, move_knots=True):
         viol = np.abs(z) - lam
         i = int(np.argmax(viol))
         # a violation must exceed what rounding in the partial sums can produce
-        noise = 1e-9 * lam + 64 * np.finfo(float).eps * float(np.sum(np.abs(v[a:b])))
+        noise = 1e-12 * lam + 64 * np.finfo(float).eps * float(np.sum(np.abs(v[a:b])))
         if viol[i] > noise:
             site, sgn = a + 1 + i, np.sign(z[i])
             # next to a boundary with a knot of the same sign: the knot belongs here instead
@@ -203,7 +203,7 @@ def _wrong_sign_fixed_runs(t, site_w, site_y, lam, bk, u, fixed, signs, lo, hi):
             continue
         seg = v[bk[r] : bk[r + 1]]
         T = (zeta[r + 1] - zeta[r]) * lam + float(np.sum(seg))
-        noise = 1e-9 * lam + 64 * np.finfo(float).eps * float(np.sum(np.abs(seg)))
+        noise = 1e-12 * lam + 64 * np.finfo(float).eps * float(np.sum(np.abs(seg)))
         upper = fixed[r] == hi
         if (upper and T < -noise) or (not upper and T > noise):
             out.append(r)
