@@ -153,8 +153,12 @@ class _CandidatePool:
         if bound > self.lower:
             self.lower, self.z = bound, z
         best = self.best
-        slack = _TIE_RTOL * max(1.0, abs(obj))
-        if best is None or obj < best[0] - slack or (obj <= best[0] + slack and spline.n_knots < best[4].n_knots):
+        slack = _TIE_RTOL * abs(obj)
+        # among equal objectives prefer fewer knots, then an exactly polished structure
+        rank = (spline.n_knots, 0 if name.endswith("active-set") else 1)
+        if best is None or obj < best[0] - slack or (
+            obj <= best[0] + slack and rank < (best[4].n_knots, 0 if best[3].endswith("active-set") else 1)
+        ):
             self.best = (obj, data, tv2, name, spline)
 
     def certified(self) -> bool:
@@ -367,7 +371,9 @@ def fit(
     best = pool.best
     lower, zbest = pool.lower, pool.z
     obj, data, tv2, name, spline = best
-    gap = max(obj - lower, 0.0)
+    # a lower bound above the objective can only be rounding: cap it there
+    lower = min(lower, obj)
+    gap = obj - lower
     threshold = tol * max(1.0, abs(obj))
     if gap <= threshold:
         status, message = Status.OPTIMAL, f"optimal: certified gap {gap:.3e} <= {threshold:.3e}"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 from scipy.linalg import solveh_banded
 
@@ -183,16 +184,39 @@ def _dual_splits(t, site_w, site_y, lam, bk, u, fixed, signs, move_knots=True):
     return out
 
 
-def _wrong_sign_fixed_runs(t, site_w, site_y, lam, bk, u, fixed, signs, lo, hi):
-    """Fixed runs whose total bound multiplier has the wrong sign (they should leave the bound).
+@numba.njit(cache=True)
+def _fixed_run_scan(v, a, b, za, zb, lam, noise):
+    """Greedy dual path along a run at the upper bound (nu >= 0 may only push z up).
 
-    Along a run the dual path obeys ``z_b = z_a - sum v + sum nu``; at the upper bound ``nu >= 0``
-    and at the lower bound ``nu <= 0``, so ``T = z_b - z_a + sum v`` must have that sign.
+    Returns ``(code, site)``: 0 feasible; 1 the path exceeds +lam at ``site`` even without any
+    push (the slope must leave the bound there); 2 the path, pushed up only where it would leave
+    the box, ends above ``zb`` (the total multiplier would be negative: leave the bound).
+    """
+    z = za
+    for k in range(a, b):
+        z -= v[k]
+        if k < b - 1:
+            if z < -lam:
+                z = -lam
+            elif z > lam + noise:
+                return 1, k + 1
+    if z > zb + noise:
+        return 2, b
+    return 0, b
+
+
+def _fixed_run_violations(t, site_w, site_y, lam, bk, u, fixed, signs, lo, hi):
+    """Runs at a bound that the dual certificate says should (partly) leave it.
+
+    Along a run at the upper bound the dual path is ``z_k = z_{k-1} - v_k + nu_k`` with
+    ``nu >= 0``; at the lower bound ``nu <= 0`` (mirror image). Returns a list of
+    ``("release", r)`` (the whole run becomes free) and ``("split", r, site)`` (the run stays at
+    the bound up to ``site`` and is free after it).
     """
     from ..spline import LinearSpline
 
     if lo == hi:
-        return np.zeros(0, dtype=np.int64)
+        return []
     c = LinearSpline(t[bk], u)(t)
     S = np.cumsum(site_w * (c - site_y))[:-1]
     v = np.diff(t) * S
@@ -201,13 +225,16 @@ def _wrong_sign_fixed_runs(t, site_w, site_y, lam, bk, u, fixed, signs, lo, hi):
     for r in range(bk.size - 1):
         if np.isnan(fixed[r]):
             continue
-        seg = v[bk[r] : bk[r + 1]]
-        T = (zeta[r + 1] - zeta[r]) * lam + float(np.sum(seg))
+        a, b = int(bk[r]), int(bk[r + 1])
+        sgn = 1.0 if fixed[r] == hi else -1.0  # mirror the lower bound onto the upper one
+        seg = sgn * v[a:b]
         noise = 1e-12 * lam + 64 * np.finfo(float).eps * float(np.sum(np.abs(seg)))
-        upper = fixed[r] == hi
-        if (upper and T < -noise) or (not upper and T > noise):
-            out.append(r)
-    return np.array(out, dtype=np.int64)
+        code, site = _fixed_run_scan(seg, 0, b - a, sgn * zeta[r] * lam, sgn * zeta[r + 1] * lam, lam, noise)
+        if code == 1 and a < a + site < b:
+            out.append(("split", r, a + site))
+        elif code:
+            out.append(("release", r))
+    return out
 
 
 def _smooth_tiny_segments(t, s, rel=1e-6):
@@ -305,12 +332,20 @@ def polish(problem, slopes0, *, max_iter: int = 50, jump_tol: float = 1e-7, boun
                 fixed = np.delete(fixed, drop + 1)
                 signs = np.delete(signs, drop)
                 changed = True
-        # 3. a fixed run whose bound multiplier has the wrong sign leaves the bound
+        # 3. runs at a bound whose multiplier has the wrong sign leave it (wholly or in part)
         if not changed and not np.isnan(fixed).all():
-            release = _wrong_sign_fixed_runs(t, W, Y, lam, bk, u, fixed, signs, lo, hi)
-            if release.size:
-                fixed = fixed.copy()
-                fixed[release] = np.nan
+            actions = _fixed_run_violations(t, W, Y, lam, bk, u, fixed, signs, lo, hi)
+            if actions:
+                starts, fixed, signs = starts.copy(), fixed.copy(), signs.copy()
+                for act in sorted(actions, key=lambda a: -a[1]):
+                    r = act[1]
+                    if act[0] == "release":
+                        fixed[r] = np.nan
+                    else:  # free after the site; the slope falls from s_max (rises from s_min)
+                        jump = -1.0 if fixed[r] == hi else 1.0
+                        starts = np.insert(starts, r + 1, act[2])
+                        fixed = np.insert(fixed, r + 1, np.nan)
+                        signs = np.insert(signs, r, jump)
                 changed = True
         # 4. dual violations inside free runs: split there
         if not changed:
