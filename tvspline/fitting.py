@@ -34,11 +34,12 @@ from .result import FitResult, Status
 from .solvers.activeset import _smooth_tiny_segments, polish
 from .solvers.base import SolverFailure
 from .solvers.generic import GENERIC_SOLVERS, load_backends, solve_generic
+from .solvers.ipm import solve_ipm
 from .spline import LinearSpline
 
 __all__ = ["fit", "lambda_max", "SOLVERS"]
 
-SOLVERS = ("auto",) + GENERIC_SOLVERS
+SOLVERS = ("auto", "ipm") + GENERIC_SOLVERS
 #: Relative objective difference under which two candidate splines count as equally good (the
 #: one with fewer knots is kept).
 _TIE_RTOL = 1e-11
@@ -212,6 +213,60 @@ def _certify(problem, spline, extra_duals=()):
     return best, best_z
 
 
+def _run_backend(problem, backend, tol):
+    if backend == "ipm":
+        return solve_ipm(problem, tol)
+    return solve_generic(problem, backend, tol)
+
+
+def _add_candidates(pool, problem, cand, backend, tol, failures) -> int:
+    """Splines built from one back end's answer (rebuilt, snapped, polished); returns iterations."""
+    loss = problem.loss
+    n_iter = 0
+    pool.consider(_spline_from_slopes(problem, cand.slopes, cand.value0), cand.dual_estimates, backend)
+    smoothed = _smooth_tiny_segments(problem.t, cand.slopes)
+    for slopes in (cand.slopes, smoothed) if smoothed is not cand.slopes else (cand.slopes,):
+        for rtol in (1e-9, 1e-7):
+            snapped = _spline_from_slopes(problem, _snap_slopes(problem, slopes, rtol), cand.value0)
+            pool.consider(snapped, cand.dual_estimates, backend)
+    if smoothed is not cand.slopes:
+        pool.consider(_spline_from_slopes(problem, smoothed, cand.value0), cand.dual_estimates, backend)
+
+    if loss != "squared" and problem.K > 2 and not pool.certified():
+        # Re-solve with knots restricted to the best spline's: removes the nearly tied segments
+        # whose slopes the full problem determines only to tolerance / h.
+        knots = pool.best_spline.knots
+        knot_sites = np.searchsorted(problem.t, knots)
+        if np.array_equal(problem.t[np.clip(knot_sites, 0, problem.K - 1)], knots):
+            try:
+                sub = solve_generic(problem, backend, tol, knot_index=knot_sites)
+            except SolverFailure as exc:
+                failures.append(str(exc))
+                sub = None
+            if sub is not None:
+                n_iter += sub.n_iter
+                for rtol in (0.0, 1e-9):
+                    slopes = _snap_slopes(problem, sub.slopes, rtol) if rtol else sub.slopes
+                    pool.consider(_spline_from_slopes(problem, slopes, sub.value0), [], backend + "+restricted")
+
+    if loss == "squared" and problem.K > 2:
+        tried = set()
+        for (jump_tol, bound_tol), smooth, move in _POLISH_VARIANTS:
+            bk, u, it, converged = polish(
+                problem, cand.slopes, jump_tol=jump_tol, bound_tol=bound_tol, smooth_tiny=smooth,
+                move_knots=move,
+            )
+            n_iter += it
+            key = (bk.tobytes(), u.tobytes())
+            if key in tried:
+                continue
+            tried.add(key)
+            pool.consider(_finish(problem, problem.t[bk], u), [], backend + "+active-set")
+            if pool.certified() and pool.best_name.endswith("active-set"):
+                break
+    return n_iter
+
+
 def fit(
     x,
     y,
@@ -250,10 +305,12 @@ def fit(
         ``delta |r| - delta^2/2``).
     delta : float
         Huber threshold (used only by ``loss="huber"``).
-    solver : {"auto", "clarabel", "osqp", "highs"}
-        ``"auto"``: Clarabel plus exact active-set polishing for the squared loss, HiGHS (simplex,
-        exact vertex) for the absolute loss, Clarabel for Huber. A named solver is used alone
-        (the squared loss is still polished when the solver's answer allows it).
+    solver : {"auto", "ipm", "clarabel", "osqp", "highs"}
+        ``"auto"``: for the squared loss the dedicated interior-point method
+        (:mod:`tvspline.solvers.ipm`, O(M) per iteration) then exact active-set polishing, falling
+        back to Clarabel and OSQP if that is not certified; HiGHS (simplex, exact vertex) for the
+        absolute loss; Clarabel for Huber. A named solver is used alone (the squared loss is still
+        polished when the solver's answer allows it).
     tol : float
         Target relative gap: success means ``gap <= tol * max(1, objective)``.
 
@@ -304,10 +361,9 @@ def fit(
     tol = check_positive(tol, "tol")
 
     if solver == "auto":
-        backend = "highs" if loss == "absolute" else "clarabel"
-        order = [backend] + [b for b in ("clarabel", "osqp") if b != backend]
+        order = {"squared": ["ipm", "clarabel", "osqp"], "absolute": ["highs", "clarabel"],
+                 "huber": ["clarabel", "osqp"]}[loss]
     else:
-        backend = solver
         order = [solver]
     pool = _CandidatePool(problem, tol)
     # The best affine function is always feasible: a safe answer, and the optimum for lam >= lambda_max.
@@ -315,59 +371,19 @@ def fit(
     infos, failures = [], []
     n_iter = 0
     cand = None
-    if not (loss == "squared" and pool.certified()):
-        for name in order:
-            try:
-                cand = solve_generic(problem, name, tol)
-                backend = name
-                break
-            except SolverFailure as exc:
-                failures.append(str(exc))
-    if cand is not None:
+    for backend in order:
+        if pool.certified():  # e.g. lam >= lambda_max: the affine fit is certified optimal
+            break
+        try:
+            cand = _run_backend(problem, backend, tol)
+        except SolverFailure as exc:
+            failures.append(str(exc))
+            continue
         infos.append(cand.info)
         n_iter += cand.n_iter
-        pool.consider(_spline_from_slopes(problem, cand.slopes, cand.value0), cand.dual_estimates, backend)
-        smoothed = _smooth_tiny_segments(problem.t, cand.slopes)
-        for slopes in (cand.slopes, smoothed) if smoothed is not cand.slopes else (cand.slopes,):
-            for rtol in (1e-9, 1e-7):
-                snapped = _spline_from_slopes(problem, _snap_slopes(problem, slopes, rtol), cand.value0)
-                pool.consider(snapped, cand.dual_estimates, backend)
-        if smoothed is not cand.slopes:
-            pool.consider(_spline_from_slopes(problem, smoothed, cand.value0), cand.dual_estimates, backend)
-
-        if loss != "squared" and problem.K > 2 and not pool.certified():
-            # Re-solve with knots restricted to the best spline's: removes the nearly tied
-            # segments whose slopes the full problem determines only to tolerance / h.
-            knots = pool.best_spline.knots
-            knot_sites = np.searchsorted(problem.t, knots)
-            if np.array_equal(problem.t[np.clip(knot_sites, 0, problem.K - 1)], knots):
-                try:
-                    sub = solve_generic(problem, backend, tol, knot_index=knot_sites)
-                except SolverFailure as exc:
-                    failures.append(str(exc))
-                    sub = None
-                if sub is not None:
-                    n_iter += sub.n_iter
-                    for rtol in (0.0, 1e-9):
-                        slopes = _snap_slopes(problem, sub.slopes, rtol) if rtol else sub.slopes
-                        pool.consider(_spline_from_slopes(problem, slopes, sub.value0), [], backend + "+restricted")
-
-        if loss == "squared" and problem.K > 2:
-            tried = set()
-            for (jump_tol, bound_tol), smooth, move in _POLISH_VARIANTS:
-                bk, u, it, converged = polish(
-                    problem, cand.slopes, jump_tol=jump_tol, bound_tol=bound_tol, smooth_tiny=smooth,
-                    move_knots=move,
-                )
-                n_iter += it
-                key = (bk.tobytes(), u.tobytes())
-                if key in tried:
-                    continue
-                tried.add(key)
-                pool.consider(_finish(problem, problem.t[bk], u), [], backend + "+active-set")
-                if pool.certified() and pool.best_name.endswith("active-set"):
-                    break
-
+        n_iter += _add_candidates(pool, problem, cand, backend, tol, failures)
+        if pool.certified():
+            break
     best = pool.best
     lower, zbest = pool.lower, pool.z
     obj, data, tv2, name, spline = best
