@@ -21,7 +21,6 @@ The same interface runs as ``python -m tvspline``.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import json
 import math
@@ -361,28 +360,6 @@ def plot_fit(path: str, x, y, result, *, xlabel: str = "x", ylabel: str = "y", w
 
 
 # ---------------------------------------------------------------------------------------- commands
-@contextlib.contextmanager
-def _solver_output_to_stderr():
-    """Send what native solver libraries print on file descriptor 1 to stderr.
-
-    Some back ends print a banner from C code (HiGHS prints one per process), which would
-    otherwise land in the middle of the summary on stdout. Python-level output is unaffected.
-    Does nothing where file descriptors cannot be duplicated.
-    """
-    try:
-        sys.stdout.flush()
-        saved = os.dup(1)
-    except (OSError, ValueError, AttributeError):
-        yield
-        return
-    try:
-        os.dup2(2, 1)
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
 def _check_plot_format(path: str) -> None:
     """Fail before the fit, not after it, when matplotlib cannot write ``path``'s format."""
     from matplotlib.backend_bases import FigureCanvasBase
@@ -417,7 +394,8 @@ def _run_fit(args) -> int:
     x, y = cols[args.x], cols[args.y]
     w = cols[args.weights] if args.weights else None
 
-    with warnings.catch_warnings(record=True) as caught, _solver_output_to_stderr():
+    # (native solver banners are silenced by the library itself: tvspline.solvers.generic)
+    with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             result = tv_fit(

@@ -25,8 +25,7 @@ import numpy as np
 
 from . import _problem
 from ._enforce import enforce_slope_bounds
-from ._validate import as_1d_float, check_choice, check_positive, check_weights
-from .bounds import as_bounds
+from ._validate import check_choice, check_positive
 from .certificate import absolute_dual_estimate, dual_bound, gradient_dual_estimate, slope_states
 from .exceptions import InaccurateSolutionWarning
 from .losses import data_term
@@ -40,6 +39,8 @@ from .spline import LinearSpline
 __all__ = ["fit", "lambda_max", "SOLVERS"]
 
 SOLVERS = ("auto", "ipm") + GENERIC_SOLVERS
+#: Above this many distinct sites ``solver="auto"`` does not fall back to the generic solvers.
+_GENERIC_MAX_SITES = 200_000
 #: Relative objective difference under which two candidate splines count as equally good (the
 #: one with fewer knots is kept).
 _TIE_RTOL = 1e-11
@@ -374,6 +375,12 @@ def fit(
     for backend in order:
         if pool.certified():  # e.g. lam >= lambda_max: the affine fit is certified optimal
             break
+        if backend in GENERIC_SOLVERS and solver == "auto" and cand is not None and problem.K > _GENERIC_MAX_SITES:
+            failures.append(
+                f"{backend} skipped: {problem.K} sites exceed {_GENERIC_MAX_SITES}, where the generic "
+                "solvers take minutes or fail (MATH.md section 4)"
+            )
+            continue
         try:
             cand = _run_backend(problem, backend, tol)
         except SolverFailure as exc:
@@ -393,6 +400,8 @@ def fit(
     threshold = tol * max(1.0, abs(obj))
     if gap <= threshold:
         status, message = Status.OPTIMAL, f"optimal: certified gap {gap:.3e} <= {threshold:.3e}"
+        if failures:
+            message += f" (after: {'; '.join(failures)})"
     elif cand is None:
         status = Status.SOLVER_FAILED
         message = (

@@ -281,7 +281,6 @@ def polish(problem, slopes0, *, max_iter: int = 50, jump_tol: float = 1e-7, boun
     scale = max(1.0, float(np.max(np.abs(s0))))
     starts, fixed = runs_from_slopes(s0, lo, hi, jump_tol * scale, bound_tol * scale)
     # jump signs from the mean slope of each run
-    ends = np.append(starts[1:], s0.size)
     h = np.diff(t)
     mean = np.add.reduceat(s0 * h, starts) / np.add.reduceat(h, starts)
     sig0 = np.where(np.isnan(fixed), mean, fixed)

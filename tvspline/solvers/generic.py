@@ -64,7 +64,11 @@ def _solver_settings(name: str, tol: float) -> dict:
             tol_gap_abs=tight, tol_gap_rel=tight, tol_feas=tight, tol_ktratio=1e-8, max_iter=500,
         )
     if name == "osqp":
-        return dict(eps_abs=tight, eps_rel=tight, max_iter=200_000, polish=True)
+        import osqp
+
+        major = int(str(getattr(osqp, "__version__", "1")).split(".")[0] or 1)
+        polish_key = "polishing" if major >= 1 else "polish"  # renamed in OSQP 1.0
+        return {"eps_abs": tight, "eps_rel": tight, "max_iter": 200_000, polish_key: True}
     if name == "highs":
         return dict(primal_feasibility_tolerance=1e-10, dual_feasibility_tolerance=1e-10, output_flag=False)
     raise ValueError(name)
