@@ -263,7 +263,8 @@ def _add_candidates(pool, problem, cand, backend, tol, failures) -> int:
                 continue
             tried.add(key)
             pool.consider(_finish(problem, problem.t[bk], u), [], backend + "+active-set")
-            if pool.certified() and pool.best_name.endswith("active-set"):
+            # one exact polish is always tried; further variants only while not certified
+            if pool.certified():
                 break
     return n_iter
 
