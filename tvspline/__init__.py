@@ -7,12 +7,15 @@ The public API:
   :func:`firmly_nonexpansive`, :func:`invertible`.
 - :func:`fit` - the exact single-activation fit, returning a :class:`FitResult` with a certified
   optimality gap; :func:`lambda_max`.
+- :func:`fit_path` (a λ path with warm starts) and :func:`fit_many` (independent fits through
+  joblib, Dask-ready).
 - :class:`SplineRegressor` - a scikit-learn style estimator around :func:`fit`.
 - :func:`design_matrix` - the sparse hat-basis matrix on nonuniform knots.
 """
 
 from .bounds import SlopeBounds, firmly_nonexpansive, invertible, lipschitz, monotone, unbounded
 from .exceptions import InaccurateSolutionWarning, TVSplineWarning
+from .batch import PathResult, fit_many, fit_path
 from .fitting import fit, lambda_max
 from .result import FitResult, Status
 from .solvers.base import SolverFailure
@@ -30,6 +33,9 @@ __all__ = [
     "unbounded",
     "fit",
     "lambda_max",
+    "fit_path",
+    "fit_many",
+    "PathResult",
     "SplineRegressor",
     "design_matrix",
     "FitResult",

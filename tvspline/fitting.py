@@ -214,6 +214,21 @@ def _certify(problem, spline, extra_duals=()):
     return best, best_z
 
 
+def _use_warm_start(pool, problem, warm_start) -> None:
+    """Candidates from a previous result: its structure, polished exactly (squared loss)."""
+    if not isinstance(warm_start, FitResult):
+        raise TypeError(f"warm_start must be a FitResult, got {type(warm_start).__name__}")
+    prev = warm_start.spline
+    t = problem.t
+    if problem.loss == "squared" and problem.K > 2:
+        slopes0 = np.clip(prev.derivative(0.5 * (t[:-1] + t[1:])), problem.bounds.lo, problem.bounds.hi)
+        bk, u, _, _ = polish(problem, slopes0, jump_tol=1e-12, bound_tol=1e-12, move_knots=True)
+        pool.consider(_finish(problem, t[bk], u), [], "warm-start+active-set")
+    else:
+        slopes = np.clip(prev.derivative(0.5 * (t[:-1] + t[1:])), problem.bounds.lo, problem.bounds.hi)
+        pool.consider(_spline_from_slopes(problem, slopes, float(prev(t[0]))), [], "warm-start")
+
+
 def _run_backend(problem, backend, tol):
     if backend == "ipm":
         return solve_ipm(problem, tol)
@@ -280,6 +295,7 @@ def fit(
     delta: float = 1.0,
     solver: str = "auto",
     tol: float = 1e-9,
+    warm_start: FitResult | None = None,
 ) -> FitResult:
     r"""Fit the exact slope-constrained TV2-regularised linear spline to data.
 
@@ -315,6 +331,10 @@ def fit(
         polished when the solver's answer allows it).
     tol : float
         Target relative gap: success means ``gap <= tol * max(1, objective)``.
+    warm_start : FitResult, optional
+        A previous result on the same sites (e.g. at a neighbouring λ). For the squared loss its
+        slope structure seeds the exact active-set step, and the solvers are skipped when that is
+        already certified; for the other losses its spline is one more candidate.
 
     Returns
     -------
@@ -370,6 +390,8 @@ def fit(
     pool = _CandidatePool(problem, tol)
     # The best affine function is always feasible: a safe answer, and the optimum for lam >= lambda_max.
     pool.consider(_affine_spline(problem), [], "affine")
+    if warm_start is not None:
+        _use_warm_start(pool, problem, warm_start)
     infos, failures = [], []
     n_iter = 0
     cand = None
