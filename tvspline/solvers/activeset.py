@@ -242,27 +242,26 @@ def _smooth_tiny_segments(t, s, rel=1e-6):
 
     A solver determines the slope over a nearly tied pair of sites only to its tolerance divided
     by the spacing, so a structure read from it would invent knots there; the active-set steps
-    put back any knot the data really need.
+    put back any knot the data really need. The neighbours are the nearest segments (by index)
+    on each side that are not tiny themselves.
     """
     h = np.diff(t)
     tiny = h < rel * (t[-1] - t[0])
     if not tiny.any() or tiny.all():
         return s
-    s = s.copy()
-    idx = np.arange(s.size)
     good = np.flatnonzero(~tiny)
-    # nearest non-tiny segment (by index) on each side; pick the longer one
-    left = np.searchsorted(good, idx, side="right") - 1
-    right = np.searchsorted(good, idx, side="left")
-    for k in np.flatnonzero(tiny):
-        cands = []
-        if left[k] >= 0:
-            cands.append(good[left[k]])
-        if right[k] < good.size:
-            cands.append(good[right[k]])
-        j = max(cands, key=lambda i: h[i])
-        s[k] = s[j]
-    return s
+    k = np.flatnonzero(tiny)
+    left = np.searchsorted(good, k, side="right") - 1
+    right = np.searchsorted(good, k, side="left")
+    left_seg = good[np.clip(left, 0, good.size - 1)]
+    right_seg = good[np.clip(right, 0, good.size - 1)]
+    has_left = left >= 0
+    has_right = right < good.size
+    # the longer of the two neighbours (ties go left); a missing side loses
+    use_left = has_left & (~has_right | (h[left_seg] >= h[right_seg]))
+    out = s.copy()
+    out[k] = np.where(use_left, s[left_seg], s[right_seg])
+    return out
 
 
 def polish(problem, slopes0, *, max_iter: int = 50, jump_tol: float = 1e-7, bound_tol: float = 1e-7,
