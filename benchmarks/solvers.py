@@ -15,7 +15,10 @@ Peak memory is the subprocess's maximum resident set size.
 
 Usage::
 
-    python benchmarks/solvers.py [--sizes 1e3 1e4 1e5 1e6] [--budget 300]
+    python benchmarks/solvers.py [--sizes 1e3 1e4 1e5 1e6] [--budget 300] [--peers NAME ...]
+                                 [--bounds "(-1,1)" ...] [--name solvers]
+
+``--peers`` with no name runs tvspline alone (used for the M = 1e6 table).
 
 Writes ``benchmarks/results/solvers.csv``, ``solvers.md`` and ``solvers.png`` (log-log).
 The ``trendfilter`` and ``pwlf`` packages are not run: trendfilter solves TV2 without slope
@@ -129,6 +132,9 @@ def main(argv=None):
     ap.add_argument("--sizes", nargs="+", default=["1e3", "1e4", "1e5", "1e6"])
     ap.add_argument("--budget", type=float, default=300.0, help="time limit per peer run (s)")
     ap.add_argument("--bounds", nargs="+", default=list(BOUNDS))
+    ap.add_argument("--peers", nargs="*", default=["cvxpy-clarabel", "cvxpy-osqp", "cvxpy-osqp-1e-8"],
+                    help="peer solvers to run (none: tvspline only)")
+    ap.add_argument("--name", default="solvers", help="basename of the result files (default solvers)")
     args = ap.parse_args(argv)
     rows = []
     for M in [int(float(s)) for s in args.sizes]:
@@ -138,18 +144,20 @@ def main(argv=None):
             rows.append(dict(M=M, bounds=bname, solver="tvspline", **{k: ref[k] for k in ("time", "objective", "status", "bound_violation", "peak_mb")},
                              rel_error=(ref["objective"] - lb) / abs(lb) if lb == lb else float("nan")))
             print(rows[-1], flush=True)
-            skip = False
-            for name in ("cvxpy-clarabel", "cvxpy-osqp", "cvxpy-osqp-1e-8"):
+            for name in args.peers:
                 r = in_subprocess(run_peer, (name, M, bname), args.budget)
                 rows.append(dict(M=M, bounds=bname, solver=name, **{k: r[k] for k in ("time", "objective", "status", "bound_violation", "peak_mb")},
                                  rel_error=(r["objective"] - lb) / abs(lb) if lb == lb else float("nan")))
                 print(rows[-1], flush=True)
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    with open(os.path.join(HERE, "results", "solvers.csv"), "w", newline="") as fh:
+    with open(os.path.join(HERE, "results", f"{args.name}.csv"), "w", newline="") as fh:
         wr = csv.DictWriter(fh, fieldnames=list(rows[0]))
         wr.writeheader()
         wr.writerows(rows)
-    lines = [f"Command: `python benchmarks/solvers.py --sizes {' '.join(args.sizes)} --budget {args.budget:g}`", "",
+    cmd = f"python benchmarks/solvers.py --sizes {' '.join(args.sizes)} --budget {args.budget:g}"
+    if args.peers != ap.get_default("peers"):
+        cmd += " --peers " + " ".join(args.peers) + f" --bounds {' '.join(repr(b) for b in args.bounds)} --name {args.name}"
+    lines = [f"Command: `{cmd}`", "",
              "| M | bounds | solver | time (s) | time / tvspline | rel. objective error | max bound violation | peak MB | status |",
              "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
     for r in rows:
@@ -158,7 +166,7 @@ def main(argv=None):
         lines.append(f"| {r['M']:.0e} | {r['bounds']} | {r['solver']} | {r['time']:.3g} | {ratio:.3g} | {r['rel_error']:.2e} | "
                      f"{r['bound_violation']:.1e} | {r['peak_mb']:.0f} | {r['status']} |")
     text = "\n".join(lines) + "\n"
-    with open(os.path.join(HERE, "results", "solvers.md"), "w") as fh:
+    with open(os.path.join(HERE, "results", f"{args.name}.md"), "w") as fh:
         fh.write(text)
     print(text)
     import matplotlib
@@ -179,7 +187,7 @@ def main(argv=None):
     axes[0].set_ylabel("wall time (s)")
     axes[0].legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(os.path.join(HERE, "results", "solvers.png"), dpi=110)
+    fig.savefig(os.path.join(HERE, "results", f"{args.name}.png"), dpi=110)
 
 
 if __name__ == "__main__":
