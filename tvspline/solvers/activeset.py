@@ -145,18 +145,22 @@ def _jump_signs(sig):
     return d
 
 
-def _dual_splits(t, site_w, site_y, lam, bk, u, fixed, signs, move_knots=True):
+def _structure_dual(t, site_w, site_y, bk, u):
+    """The dual estimate ``v_k = h_k sum_{j<=k} W_j (c_j - y_j)`` of the reduced solution.
+
+    The active-set checks read it in free runs (:func:`_dual_splits`) and in runs at a bound
+    (:func:`_fixed_run_violations`); it is computed once per iteration and shared.
+    """
+    c = np.interp(t, t[bk], u)  # exact: every boundary bk is a site, the spline is linear between
+    return np.diff(t) * np.cumsum(site_w * (c - site_y))[:-1]
+
+
+def _dual_splits(v, lam, bk, fixed, signs, move_knots=True):
     """Sites inside free runs where the dual path leaves [-lam, lam]: (site, sign) to split at.
 
     Inside a free run the dual variable follows ``z_k = z_{k-1} - v_k`` exactly, starting from the
     jump sign of the left boundary times lam (0 at the first site).
     """
-    from ..spline import LinearSpline
-
-    c = LinearSpline(t[bk], u)(t)
-    Q = site_w * (c - site_y)
-    S = np.cumsum(Q)[:-1]
-    v = np.diff(t) * S
     out = []
     P = bk.size - 1
     zeta = np.concatenate([[0.0], signs, [0.0]])
@@ -205,7 +209,7 @@ def _fixed_run_scan(v, a, b, za, zb, lam, noise):
     return 0, b
 
 
-def _fixed_run_violations(t, site_w, site_y, lam, bk, u, fixed, signs, lo, hi):
+def _fixed_run_violations(v, lam, bk, fixed, signs, lo, hi):
     """Runs at a bound that the dual certificate says should (partly) leave it.
 
     Along a run at the upper bound the dual path is ``z_k = z_{k-1} - v_k + nu_k`` with
@@ -213,13 +217,8 @@ def _fixed_run_violations(t, site_w, site_y, lam, bk, u, fixed, signs, lo, hi):
     ``("release", r)`` (the whole run becomes free) and ``("split", r, site)`` (the run stays at
     the bound up to ``site`` and is free after it).
     """
-    from ..spline import LinearSpline
-
     if lo == hi:
         return []
-    c = LinearSpline(t[bk], u)(t)
-    S = np.cumsum(site_w * (c - site_y))[:-1]
-    v = np.diff(t) * S
     zeta = np.concatenate([[0.0], signs, [0.0]])
     out = []
     for r in range(bk.size - 1):
@@ -301,6 +300,7 @@ def polish(problem, slopes0, *, max_iter: int = 50, jump_tol: float = 1e-7, boun
             if best is None or obj < best[0]:
                 best = (obj, bk, u)
         changed = False
+        v = None  # dual estimate of this iteration's solution, computed on first need
         # 1. free runs beyond a bound become fixed there
         free = np.isnan(fixed)
         over = free & (sig > hi)
@@ -332,7 +332,8 @@ def polish(problem, slopes0, *, max_iter: int = 50, jump_tol: float = 1e-7, boun
                 changed = True
         # 3. runs at a bound whose multiplier has the wrong sign leave it (wholly or in part)
         if not changed and not np.isnan(fixed).all():
-            actions = _fixed_run_violations(t, W, Y, lam, bk, u, fixed, signs, lo, hi)
+            v = _structure_dual(t, W, Y, bk, u)
+            actions = _fixed_run_violations(v, lam, bk, fixed, signs, lo, hi)
             if actions:
                 starts, fixed, signs = starts.copy(), fixed.copy(), signs.copy()
                 for act in sorted(actions, key=lambda a: -a[1]):
@@ -347,7 +348,9 @@ def polish(problem, slopes0, *, max_iter: int = 50, jump_tol: float = 1e-7, boun
                 changed = True
         # 4. dual violations inside free runs: split there
         if not changed:
-            splits = _dual_splits(t, W, Y, lam, bk, u, fixed, signs, move_knots)
+            if v is None:
+                v = _structure_dual(t, W, Y, bk, u)
+            splits = _dual_splits(v, lam, bk, fixed, signs, move_knots)
             if splits:
                 starts = starts.copy()
                 for action, r, site, sgn in sorted(splits, key=lambda a: -a[2]):
