@@ -30,7 +30,7 @@ from .certificate import absolute_dual_estimate, dual_bound, gradient_dual_estim
 from .exceptions import InaccurateSolutionWarning
 from .losses import data_term
 from .result import FitResult, Status
-from .solvers.activeset import _smooth_tiny_segments, polish
+from .solvers.activeset import _smooth_tiny_segments, polish, runs_from_slopes
 from .solvers.base import SolverFailure
 from .solvers.generic import GENERIC_SOLVERS, load_backends, solve_generic
 from .solvers.ipm import solve_ipm
@@ -112,11 +112,19 @@ def _finish(problem, t, c):
     return LinearSpline(t, c).prune()
 
 
+def _site_offset(problem, site_values):
+    """The best constant offset of a function known by its values at the distinct sites."""
+    if problem.loss == "squared":  # exact at site level: site_y is the weighted mean of its points
+        W = problem.site_w
+        return float(np.dot(W, problem.site_y - site_values) / W.sum())
+    return _best_offset(site_values[problem.site_of], problem.y, problem.w, problem.loss, problem.delta)
+
+
 def _spline_from_slopes(problem, slopes, value0):
     """Integrate clipped slopes from the first site, then re-fit the offset exactly."""
     s = np.clip(slopes, problem.bounds.lo, problem.bounds.hi)
     base = LinearSpline.from_slopes(problem.t, 0.0, s)
-    b = _best_offset(base(problem.x), problem.y, problem.w, problem.loss, problem.delta)
+    b = _site_offset(problem, base.values)
     # Store only the sites where the slope changes: re-deriving a slope from values across a
     # nearly tied pair of sites would turn rounding into spurious knots.
     keep = np.ones(problem.K, dtype=bool)
@@ -126,8 +134,6 @@ def _spline_from_slopes(problem, slopes, value0):
 
 def _snap_slopes(problem, slopes, rtol):
     """Merge nearly equal consecutive slopes (and nearly bound ones) into exact runs."""
-    from .solvers.activeset import runs_from_slopes
-
     s = np.asarray(slopes, dtype=np.float64)
     scale = max(1.0, float(np.max(np.abs(s))))
     starts, fixed = runs_from_slopes(s, problem.bounds.lo, problem.bounds.hi, rtol * scale, rtol * scale)
@@ -136,6 +142,43 @@ def _snap_slopes(problem, slopes, rtol):
     run_slope = np.where(np.isnan(fixed), mean, fixed)
     lengths = np.diff(np.append(starts, s.size))
     return np.repeat(run_slope, lengths)
+
+
+def _solve_structure(problem, run_slopes, max_merges=8):
+    """The exact solution for the run structure of piecewise-constant slopes, if consistent.
+
+    ``run_slopes`` must be exactly equal within runs and exactly at a bound on runs there (as
+    :func:`_snap_slopes` returns them). Returns ``None`` when the exact solution of that structure
+    leaves the bounds or changes the sign of a slope jump (then the structure is not optimal).
+    """
+    from .solvers.activeset import _jump_signs, _run_slopes, solve_reduced
+
+    lo, hi = problem.bounds.lo, problem.bounds.hi
+    starts, fixed = runs_from_slopes(run_slopes, lo, hi, 0.0, 0.0)
+    signs = _jump_signs(run_slopes[starts])
+    slack = _BOUND_RTOL * _bound_scale(problem.bounds)
+    for _ in range(max_merges + 1):
+        bk, u = solve_reduced(problem.t, problem.site_w, problem.site_y, problem.lam, starts, fixed, signs)
+        if not np.all(np.isfinite(u)):
+            return None
+        sig = _run_slopes(problem.t, bk, u)
+        d = np.diff(sig)
+        wrong = (np.sign(d) != signs) & (d != 0)
+        free = np.isnan(fixed)
+        beyond = free & ((sig > hi + slack) | (sig < lo - slack))
+        if not wrong.any() and not beyond.any():
+            return _finish(problem, problem.t[bk], u)
+        merge = wrong & free[:-1] & free[1:]
+        if merge.any():
+            # nearly equal neighbouring slopes read as two runs: a jump of the wrong sign between
+            # two free runs means they are one run
+            drop = np.flatnonzero(merge)
+            starts = np.delete(starts, drop + 1)
+            fixed = np.delete(fixed, drop + 1)
+            signs = np.delete(signs, drop)
+        else:
+            return None
+    return None
 
 
 class _CandidatePool:
@@ -156,7 +199,7 @@ class _CandidatePool:
                                    problem.delta, problem.t, problem.site_of)
         if not math.isfinite(obj):
             return
-        bound, z = _certify(problem, spline, duals)
+        bound, z = _certify(problem, spline, duals, target=obj - self.tol * max(1.0, abs(obj)))
         if bound > self.lower:
             self.lower, self.z = bound, z
         best = self.best
@@ -184,12 +227,16 @@ def _affine_spline(problem) -> LinearSpline:
     """The weighted least-squares line, slope clipped into the bounds, offset refitted for the loss."""
     _, s = _affine_fit(problem, return_slope=True)
     base = LinearSpline.affine(s, 0.0, problem.t[0], problem.t[-1])
-    b = _best_offset(base(problem.x), problem.y, problem.w, problem.loss, problem.delta)
+    b = _site_offset(problem, base(problem.t))
     return _finish(problem, base.knots, base.values + b)
 
 
-def _certify(problem, spline, extra_duals=()):
-    """Best lower bound over the dual estimates tried; returns (bound, z)."""
+def _certify(problem, spline, extra_duals=(), target=math.inf):
+    """Best lower bound over the dual estimates tried; returns (bound, z).
+
+    The estimates are tried from the most to the least promising; the search stops as soon as a
+    bound reaches ``target`` (the objective minus the tolerated gap).
+    """
     t = problem.t
     mids = 0.5 * (t[:-1] + t[1:])
     seg = spline.derivative(mids)
@@ -212,10 +259,13 @@ def _certify(problem, spline, extra_duals=()):
     for v in estimates:
         if v is None or v.shape != (problem.K - 1,):
             continue
-        for anchor_sign in (None, anchors) if anchors is not None else (None,):
+        # anchored at the primal knots first: at an exact solution that path closes the gap
+        for anchor_sign in (anchors, None) if anchors is not None else (None,):
             bound, z = dual_bound(problem, v, states, anchor_sign)
             if bound > best:
                 best, best_z = bound, z
+            if best >= target:
+                return best, best_z
     return best, best_z
 
 
@@ -244,6 +294,27 @@ def _add_candidates(pool, problem, cand, backend, tol, failures) -> int:
     """Splines built from one back end's answer (rebuilt, snapped, polished); returns iterations."""
     loss = problem.loss
     n_iter = 0
+    if loss == "squared" and problem.K > 2:
+        # Fast path: the solver's slopes snapped into runs, then the exact solution of that run
+        # structure, then the active-set step; the other rebuilt splines below are only needed
+        # when none of these certifies.
+        smoothed = _smooth_tiny_segments(problem.t, cand.slopes)
+        for slopes, rtol in ((smoothed, 1e-7), (cand.slopes, 1e-7), (smoothed, 1e-9), (cand.slopes, 1e-9)):
+            snapped = _snap_slopes(problem, slopes, rtol)
+            pool.consider(_spline_from_slopes(problem, snapped, cand.value0), cand.dual_estimates, backend)
+            if pool.certified():
+                # the exact solution of the same run structure, when consistent, is as good or better
+                exact = _solve_structure(problem, snapped)
+                if exact is not None:
+                    pool.consider(exact, cand.dual_estimates, backend + "+active-set")
+                return n_iter
+        (jump_tol, bound_tol), smooth, move = _POLISH_VARIANTS[0]
+        bk, u, it, _ = polish(problem, cand.slopes, jump_tol=jump_tol, bound_tol=bound_tol,
+                              smooth_tiny=smooth, move_knots=move)
+        n_iter += it
+        pool.consider(_finish(problem, problem.t[bk], u), cand.dual_estimates, backend + "+active-set")
+        if pool.certified():
+            return n_iter
     pool.consider(_spline_from_slopes(problem, cand.slopes, cand.value0), cand.dual_estimates, backend)
     smoothed = _smooth_tiny_segments(problem.t, cand.slopes)
     for slopes in (cand.slopes, smoothed) if smoothed is not cand.slopes else (cand.slopes,):

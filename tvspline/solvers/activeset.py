@@ -96,26 +96,8 @@ def solve_reduced(t, site_w, site_y, lam, starts, fixed, signs):
         kappa[r + 1] = kappa[r] + step[r] if is_fixed[r] else 0.0
     G = int(grp[-1]) + 1
 
-    # run of each site: the run r with bk[r] <= k < bk[r+1]; the last site belongs to the last run
-    run_of = np.repeat(np.arange(P), np.diff(bk))
-    run_of = np.append(run_of, P - 1)
-    r0 = bk[run_of]
-    theta = (t - t[r0]) / L[run_of]
-    g_left = grp[run_of]
-    free_site = ~is_fixed[run_of]
-    # c_k = a_k * omega[g_left] + b_k * omega[g_left + 1] + e_k
-    a = np.where(free_site, 1.0 - theta, 1.0)
-    b = np.where(free_site, theta, 0.0)
-    e = np.where(free_site, (1.0 - theta) * kappa[run_of], kappa[run_of] + fixed_value[run_of] * (t - t[r0]))
-
-    # normal equations (tridiagonal, upper form for solveh_banded)
-    diag = np.bincount(g_left, weights=site_w * a * a, minlength=G + 1)
-    diag += np.bincount(g_left + 1, weights=site_w * b * b, minlength=G + 1)
-    off = np.bincount(g_left, weights=site_w * a * b, minlength=G + 1)
-    res = site_w * (site_y - e)
-    rhs = np.bincount(g_left, weights=res * a, minlength=G + 1)
-    rhs += np.bincount(g_left + 1, weights=res * b, minlength=G + 1)
-    diag, off, rhs = diag[:G], off[: G - 1], rhs[:G]
+    # normal equations (tridiagonal, upper form for solveh_banded), one pass over the sites
+    diag, off, rhs = _normal_equations(t, site_w, site_y, bk, grp, kappa, fixed_value, is_fixed, L, G)
     # TV2 with known signs: lam * sum_r sigma_r (zeta_{r-1} - zeta_r), sigma_r = (u_{r+1}-u_r)/L_r
     zeta = np.concatenate([[0.0], np.asarray(signs, dtype=np.float64), [0.0]])
     gamma = lam * (zeta[:-1] - zeta[1:])  # coefficient of sigma_r
@@ -133,6 +115,60 @@ def solve_reduced(t, site_w, site_y, lam, starts, fixed, signs):
         omega = solveh_banded(ab, rhs, check_finite=False)
     u = omega[grp] + kappa
     return bk, u
+
+
+@numba.njit(cache=True)
+def _normal_equations(t, w, y, bk, grp, kappa, fixed_value, is_fixed, L, G):
+    """Tridiagonal normal equations of the run-structured least-squares problem.
+
+    The value at site ``k`` of run ``r`` is ``a_k omega[g] + b_k omega[g + 1] + e_k`` with ``g``
+    the group of the run's left boundary: on a free run ``a = 1 - theta``, ``b = theta``,
+    ``e = (1 - theta) kappa_r``; on a fixed run ``a = 1``, ``b = 0``, ``e = kappa_r + s (t - t_r)``.
+    """
+    diag = np.zeros(G + 1)
+    off = np.zeros(G + 1)
+    rhs = np.zeros(G + 1)
+    P = bk.size - 1
+    K = t.size
+    for r in range(P):
+        k0 = bk[r]
+        k1 = bk[r + 1] if r < P - 1 else K  # the last site belongs to the last run
+        g = grp[r]
+        t0 = t[k0]
+        Lr = L[r]
+        kap = kappa[r]
+        if is_fixed[r]:
+            sv = fixed_value[r]
+            dg = 0.0
+            rh = 0.0
+            for k in range(k0, k1):
+                e = kap + sv * (t[k] - t0)
+                dg += w[k]
+                rh += w[k] * (y[k] - e)
+            diag[g] += dg
+            rhs[g] += rh
+        else:
+            d0 = 0.0
+            d1 = 0.0
+            o = 0.0
+            r0_ = 0.0
+            r1_ = 0.0
+            for k in range(k0, k1):
+                th = (t[k] - t0) / Lr
+                a = 1.0 - th
+                e = a * kap
+                res = w[k] * (y[k] - e)
+                d0 += w[k] * a * a
+                d1 += w[k] * th * th
+                o += w[k] * a * th
+                r0_ += res * a
+                r1_ += res * th
+            diag[g] += d0
+            diag[g + 1] += d1
+            off[g] += o
+            rhs[g] += r0_
+            rhs[g + 1] += r1_
+    return diag[:G], off[: G - 1], rhs[:G]
 
 
 def _run_slopes(t, bk, u):
@@ -214,8 +250,9 @@ def _fixed_run_violations(v, lam, bk, fixed, signs, lo, hi):
 
     Along a run at the upper bound the dual path is ``z_k = z_{k-1} - v_k + nu_k`` with
     ``nu >= 0``; at the lower bound ``nu <= 0`` (mirror image). Returns a list of
-    ``("release", r)`` (the whole run becomes free) and ``("split", r, site)`` (the run stays at
-    the bound up to ``site`` and is free after it).
+    ``("release", r)`` (the whole run becomes free) and ``("split", r, site)``: the path exceeds
+    ``+lam`` at ``site`` even without any push, and ``z = +lam`` marks a rising slope, so the jump
+    onto the bound belongs there: the run is free before ``site`` and at the bound after it.
     """
     if lo == hi:
         return []
@@ -340,10 +377,12 @@ def polish(problem, slopes0, *, max_iter: int = 50, jump_tol: float = 1e-7, boun
                     r = act[1]
                     if act[0] == "release":
                         fixed[r] = np.nan
-                    else:  # free after the site; the slope falls from s_max (rises from s_min)
-                        jump = -1.0 if fixed[r] == hi else 1.0
+                    else:  # free before the site, then a jump onto the bound (up to s_max)
+                        bound = fixed[r]
+                        jump = 1.0 if bound == hi else -1.0
                         starts = np.insert(starts, r + 1, act[2])
-                        fixed = np.insert(fixed, r + 1, np.nan)
+                        fixed = np.insert(fixed, r + 1, bound)
+                        fixed[r] = np.nan
                         signs = np.insert(signs, r, jump)
                 changed = True
         # 4. dual violations inside free runs: split there
