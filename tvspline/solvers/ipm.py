@@ -19,7 +19,7 @@ predictor-corrector method leaves, for the slope step ``ds`` and the coupling mu
     \begin{pmatrix} ds \\ d\pi \end{pmatrix} = \begin{pmatrix} b_s \\ b_\pi \end{pmatrix},
 
 two tridiagonal blocks coupled by the diagonal :math:`H = \mathrm{diag}(h)`. Interleaving
-:math:`(s_1, \pi_1, s_2, \pi_2, \dots)` makes it a symmetric quasi-definite pentadiagonal matrix,
+:math:`(\pi_1, s_1, \pi_2, s_2, \dots)` makes it a symmetric quasi-definite pentadiagonal matrix,
 factored without pivoting by a banded :math:`LDL^T` (Numba) in :math:`O(M)`. No entry is divided
 by :math:`h`, so nearly tied sites do not spoil the conditioning.
 
@@ -157,15 +157,17 @@ def _ipm_loop(W, y, h, lam, lo, hi, use_tv, has_lo, has_hi, s, c, pi, u, alpha, 
             res = max(res, abs(Rp[k]))
         if comp <= 0.01 * tol * (1.0 + abs(obj)) and res <= 1e-10 * (1.0 + ymax):
             return it, True
-        # reduced Newton matrix, interleaved (s_k, pi_k)
+        # reduced Newton matrix, interleaved (pi_k, s_k): the definite coupling block is
+        # eliminated first, which adds h_k^2 / |pivot| to every slope pivot and keeps the
+        # factorisation stable even where the slope block is only semidefinite (no bounds)
         for k in range(n):
             g = reg
             if has_hi:
                 g += gam[k] * iw3[k]
             if has_lo:
                 g += dlt[k] * iw4[k]
-            d0[2 * k] = g
-            d0[2 * k + 1] = -(iW[k] + iW[k + 1]) - reg
+            d0[2 * k + 1] = g
+            d0[2 * k] = -(iW[k] + iW[k + 1]) - reg
             d1[2 * k] = -h[k]
         for j in range(m):
             A1[j] = alpha[j] * iw1[j]
@@ -173,11 +175,11 @@ def _ipm_loop(W, y, h, lam, lo, hi, use_tv, has_lo, has_hi, s, c, pi, u, alpha, 
             Sg[j] = A1[j] + B1[j]
             iSg[j] = 1.0 / Sg[j]
             th = 4.0 * A1[j] * B1[j] * iSg[j]
-            d0[2 * j] += th
-            d0[2 * j + 2] += th
-            d2[2 * j] = -th
+            d0[2 * j + 1] += th
+            d0[2 * j + 3] += th
+            d2[2 * j + 1] = -th
         for k in range(n - 1):
-            d2[2 * k + 1] = iW[k + 1]
+            d2[2 * k] = iW[k + 1]
         # LDL^T
         for i in range(N):
             L2[i] = 0.0
@@ -223,15 +225,15 @@ def _ipm_loop(W, y, h, lam, lo, hi, use_tv, has_lo, has_hi, s, c, pi, u, alpha, 
                     b -= rg[k] * iw3[k]
                 if has_lo:
                     b += rd[k] * iw4[k]
-                x[2 * k] = b
-                x[2 * k + 1] = -Rp[k] + Rc[k + 1] * iW[k + 1] - Rc[k] * iW[k]
+                x[2 * k + 1] = b
+                x[2 * k] = -Rp[k] + Rc[k + 1] * iW[k + 1] - Rc[k] * iW[k]
             for j in range(m):
                 p1 = ra[j] * iw1[j]
                 p2 = rb[j] * iw2[j]
                 rho[j] = p1 + p2 - Ru[j]
                 zeta = p1 - p2 - (A1[j] - B1[j]) * rho[j] * iSg[j]
-                x[2 * (j + 1)] -= zeta
-                x[2 * j] += zeta
+                x[2 * (j + 1) + 1] -= zeta
+                x[2 * j + 1] += zeta
             # solve
             for i in range(N):
                 if i >= 1:
@@ -246,8 +248,8 @@ def _ipm_loop(W, y, h, lam, lo, hi, use_tv, has_lo, has_hi, s, c, pi, u, alpha, 
                 if i + 2 < N:
                     x[i] -= L2[i + 2] * x[i + 2]
             for k in range(n):
-                ds[k] = x[2 * k]
-                dpi[k] = x[2 * k + 1]
+                ds[k] = x[2 * k + 1]
+                dpi[k] = x[2 * k]
             for k in range(K):
                 t_ = 0.0
                 if k >= 1:
@@ -305,6 +307,13 @@ def _ipm_loop(W, y, h, lam, lo, hi, use_tv, has_lo, has_hi, s, c, pi, u, alpha, 
                 sigma = (comp_aff / comp) ** 3 if comp > 0 else 0.0
                 smu = sigma * mu
         step = min(1.0, 0.995 * step)
+        # At the limit of the arithmetic the directions can turn non-finite (seen at 1e6 sites
+        # without bounds after complementarity had converged): stop on the last finite iterate.
+        dsum = 0.0
+        for k in range(n):
+            dsum += abs(ds[k]) + abs(dpi[k])
+        if not (math.isfinite(dsum) and math.isfinite(step)) or step < 1e-12:
+            return it, comp <= 0.01 * tol * (1.0 + abs(obj))
         for k in range(n):
             s[k] += step * ds[k]
             pi[k] += step * dpi[k]
