@@ -50,29 +50,42 @@ _REGULARISATION = {"bounded": 1e-12, "unbounded": 1e-9}
 @numba.njit(cache=True, error_model="numpy")
 def _ipm_loop(W, y, h, lam, lo, hi, use_tv, has_lo, has_hi, s, c, pi, u, alpha, beta, gam, dlt,
               tol, max_iter, reg):
-    """Mehrotra predictor-corrector iterations, all in place; returns (iterations, converged)."""
+    """Mehrotra predictor-corrector iterations, all in place; returns (iterations, converged).
+
+    Each iteration makes few passes over memory (the method is memory-bound at large sizes):
+    one forward pass computes slacks, residuals, the reduced matrix and its LDL^T factor; each
+    of the predictor and corrector steps is one forward pass (right-hand side and forward
+    substitution) and one backward pass (back substitution, recovery of every direction and the
+    step length); a last pass applies the step.
+    """
     n = h.size
     K = n + 1
     m = n - 1 if use_tv else 0
     N = 2 * n
-    Rc = np.empty(K)
-    Rs = np.empty(n)
-    Rp = np.empty(n)
-    Ru = np.empty(m)
+    iW = 1.0 / W
+    # per jump (m), per slope (n), per site (K) and per row of the reduced system (N)
     w1 = np.empty(m)
     w2 = np.empty(m)
-    w3 = np.empty(n)
-    w4 = np.empty(n)
-    A1 = np.empty(m)
-    B1 = np.empty(m)
-    Sg = np.empty(m)
-    rho = np.empty(m)
-    d0 = np.empty(N)
-    d1 = np.zeros(max(N - 1, 0))
-    d2 = np.zeros(max(N - 2, 0))
-    D = np.empty(N)
+    iw1 = np.empty(m)
+    iw2 = np.empty(m)
+    iSg = np.empty(m)
+    p1a = np.empty(m)
+    p2a = np.empty(m)
+    rhoa = np.empty(m)
+    Pa = np.zeros(m)
+    Pb = np.zeros(m)
+    w3 = np.empty(n if has_hi else 0)
+    iw3 = np.empty(n if has_hi else 0)
+    w4 = np.empty(n if has_lo else 0)
+    iw4 = np.empty(n if has_lo else 0)
+    Pg = np.zeros(n if has_hi else 0)
+    Pd = np.zeros(n if has_lo else 0)
+    Rc = np.empty(K)
+    bpi = np.empty(n)
+    bs = np.empty(n)
     L1 = np.zeros(N)
     L2 = np.zeros(N)
+    iD = np.empty(N)
     x = np.empty(N)
     ds = np.empty(n)
     dpi = np.empty(n)
@@ -80,240 +93,264 @@ def _ipm_loop(W, y, h, lam, lo, hi, use_tv, has_lo, has_hi, s, c, pi, u, alpha, 
     du = np.empty(m)
     da = np.empty(m)
     db = np.empty(m)
-    dg = np.empty(n)
-    dd = np.empty(n)
-    ra = np.empty(m)
-    rb = np.empty(m)
-    rg = np.empty(n)
-    rd = np.empty(n)
-    # affine-step copies for the corrector
-    da0 = np.empty(m)
-    db0 = np.empty(m)
-    dw10 = np.empty(m)
-    dw20 = np.empty(m)
-    dg0 = np.empty(n)
-    dd0 = np.empty(n)
-    ds0 = np.empty(n)
-    iw1 = np.empty(m)
-    iw2 = np.empty(m)
-    iw3 = np.empty(n)
-    iw4 = np.empty(n)
-    iSg = np.empty(m)
-    iD = np.empty(N)
-    iW = 1.0 / W
+    dg = np.empty(n if has_hi else 0)
+    dd = np.empty(n if has_lo else 0)
     ymax = 0.0
     for k in range(K):
         ymax = max(ymax, abs(y[k]))
     npair = 2 * m + (n if has_hi else 0) + (n if has_lo else 0)
     for it in range(1, max_iter + 1):
-        # slacks, complementarity, residuals
+        # ---- forward pass: slacks, residuals, matrix, factor
         comp = 0.0
-        for j in range(m):
-            dsj = s[j + 1] - s[j]
-            w1[j] = u[j] - dsj
-            w2[j] = u[j] + dsj
-            iw1[j] = 1.0 / w1[j]
-            iw2[j] = 1.0 / w2[j]
-            comp += alpha[j] * w1[j] + beta[j] * w2[j]
-            Ru[j] = lam - alpha[j] - beta[j]
-        for k in range(n):
-            if has_hi:
-                w3[k] = hi - s[k]
-                iw3[k] = 1.0 / w3[k]
-                comp += gam[k] * w3[k]
-            if has_lo:
-                w4[k] = s[k] - lo
-                iw4[k] = 1.0 / w4[k]
-                comp += dlt[k] * w4[k]
-        mu = comp / npair if npair > 0 else 0.0
         obj = 0.0
         res = 0.0
-        for k in range(K):
-            r = c[k] - y[k]
-            obj += 0.5 * W[k] * r * r
-            v = W[k] * r
-            if k >= 1:
-                v += pi[k - 1]
-            if k < n:
-                v -= pi[k]
-            Rc[k] = v
-            res = max(res, abs(v))
-        for j in range(m):
-            obj += lam * u[j]
+        r0 = c[0] - y[0]
+        obj += 0.5 * W[0] * r0 * r0
+        rc_next = W[0] * r0 - (pi[0] if n > 0 else 0.0)
+        Rc[0] = rc_next
+        res = abs(rc_next)
+        th_prev = 0.0
+        Dm1 = 1.0  # D of the previous two rows
+        Dm2 = 1.0
+        iDm1 = 0.0
+        iDm2 = 0.0
+        L1m1 = 0.0
         for k in range(n):
-            v = -h[k] * pi[k]
-            if use_tv:
-                if k >= 1:
-                    v += alpha[k - 1] - beta[k - 1]
-                if k < m:
-                    v -= alpha[k] - beta[k]
-            if has_hi:
-                v += gam[k]
-            if has_lo:
-                v -= dlt[k]
-            Rs[k] = v
-            res = max(res, abs(v))
-            Rp[k] = c[k + 1] - c[k] - h[k] * s[k]
-            res = max(res, abs(Rp[k]))
-        if comp <= 0.01 * tol * (1.0 + abs(obj)) and res <= 1e-10 * (1.0 + ymax):
-            return it, True
-        # reduced Newton matrix, interleaved (pi_k, s_k): the definite coupling block is
-        # eliminated first, which adds h_k^2 / |pivot| to every slope pivot and keeps the
-        # factorisation stable even where the slope block is only semidefinite (no bounds)
-        for k in range(n):
+            # jump k (between slopes k and k+1)
+            th = 0.0
+            if k < m:
+                dsj = s[k + 1] - s[k]
+                a1 = u[k] - dsj
+                a2 = u[k] + dsj
+                w1[k] = a1
+                w2[k] = a2
+                i1 = 1.0 / a1
+                i2 = 1.0 / a2
+                iw1[k] = i1
+                iw2[k] = i2
+                comp += alpha[k] * a1 + beta[k] * a2
+                A1 = alpha[k] * i1
+                B1 = beta[k] * i2
+                isg = 1.0 / (A1 + B1)
+                iSg[k] = isg
+                th = 4.0 * A1 * B1 * isg
+                obj += lam * u[k]
+            # slope k
             g = reg
             if has_hi:
-                g += gam[k] * iw3[k]
+                a3 = hi - s[k]
+                w3[k] = a3
+                i3 = 1.0 / a3
+                iw3[k] = i3
+                comp += gam[k] * a3
+                g += gam[k] * i3
             if has_lo:
-                g += dlt[k] * iw4[k]
-            d0[2 * k + 1] = g
-            d0[2 * k] = -(iW[k] + iW[k + 1]) - reg
-            d1[2 * k] = -h[k]
-        for j in range(m):
-            A1[j] = alpha[j] * iw1[j]
-            B1[j] = beta[j] * iw2[j]
-            Sg[j] = A1[j] + B1[j]
-            iSg[j] = 1.0 / Sg[j]
-            th = 4.0 * A1[j] * B1[j] * iSg[j]
-            d0[2 * j + 1] += th
-            d0[2 * j + 3] += th
-            d2[2 * j + 1] = -th
-        for k in range(n - 1):
-            d2[2 * k] = iW[k + 1]
-        # LDL^T
-        for i in range(N):
-            L2[i] = 0.0
-            L1[i] = 0.0
-            if i >= 2:
-                L2[i] = d2[i - 2] * iD[i - 2]
-            if i >= 1:
-                acc = d1[i - 1]
-                if i >= 2:
-                    acc -= L2[i] * D[i - 2] * L1[i - 1]
-                L1[i] = acc * iD[i - 1]
-            di = d0[i]
-            if i >= 1:
-                di -= L1[i] * L1[i] * D[i - 1]
-            if i >= 2:
-                di -= L2[i] * L2[i] * D[i - 2]
-            D[i] = di
-            iD[i] = 1.0 / di
-        smu = 0.0
-        for phase in range(2):
-            if phase == 0:
-                for j in range(m):
-                    ra[j] = -alpha[j] * w1[j]
-                    rb[j] = -beta[j] * w2[j]
-                for k in range(n):
-                    if has_hi:
-                        rg[k] = -gam[k] * w3[k]
-                    if has_lo:
-                        rd[k] = -dlt[k] * w4[k]
-            else:
-                for j in range(m):
-                    ra[j] = smu - alpha[j] * w1[j] - da0[j] * dw10[j]
-                    rb[j] = smu - beta[j] * w2[j] - db0[j] * dw20[j]
-                for k in range(n):
-                    if has_hi:
-                        rg[k] = smu - gam[k] * w3[k] + dg0[k] * ds0[k]
-                    if has_lo:
-                        rd[k] = smu - dlt[k] * w4[k] - dd0[k] * ds0[k]
-            # right-hand side
-            for k in range(n):
-                b = -Rs[k]
-                if has_hi:
-                    b -= rg[k] * iw3[k]
-                if has_lo:
-                    b += rd[k] * iw4[k]
-                x[2 * k + 1] = b
-                x[2 * k] = -Rp[k] + Rc[k + 1] * iW[k + 1] - Rc[k] * iW[k]
-            for j in range(m):
-                p1 = ra[j] * iw1[j]
-                p2 = rb[j] * iw2[j]
-                rho[j] = p1 + p2 - Ru[j]
-                zeta = p1 - p2 - (A1[j] - B1[j]) * rho[j] * iSg[j]
-                x[2 * (j + 1) + 1] -= zeta
-                x[2 * j + 1] += zeta
-            # solve
-            for i in range(N):
-                if i >= 1:
-                    x[i] -= L1[i] * x[i - 1]
-                if i >= 2:
-                    x[i] -= L2[i] * x[i - 2]
-            for i in range(N):
-                x[i] *= iD[i]
-            for i in range(N - 1, -1, -1):
-                if i + 1 < N:
-                    x[i] -= L1[i + 1] * x[i + 1]
-                if i + 2 < N:
-                    x[i] -= L2[i + 2] * x[i + 2]
-            for k in range(n):
-                ds[k] = x[2 * k + 1]
-                dpi[k] = x[2 * k]
-            for k in range(K):
-                t_ = 0.0
+                a4 = s[k] - lo
+                w4[k] = a4
+                i4 = 1.0 / a4
+                iw4[k] = i4
+                comp += dlt[k] * a4
+                g += dlt[k] * i4
+            # residuals at site k + 1, slope k, coupling k
+            rk1 = c[k + 1] - y[k + 1]
+            obj += 0.5 * W[k + 1] * rk1 * rk1
+            v = W[k + 1] * rk1 + pi[k]
+            if k + 1 < n:
+                v -= pi[k + 1]
+            Rc[k + 1] = v
+            res = max(res, abs(v))
+            rs = -h[k] * pi[k]
+            if use_tv:
                 if k >= 1:
-                    t_ += dpi[k - 1]
-                if k < n:
-                    t_ -= dpi[k]
-                dc[k] = (-Rc[k] - t_) * iW[k]
-            step = 1.0
-            for j in range(m):
-                dD = ds[j + 1] - ds[j]
-                du[j] = (rho[j] + (A1[j] - B1[j]) * dD) * iSg[j]
-                e1 = du[j] - dD
-                e2 = du[j] + dD
-                da[j] = (ra[j] - alpha[j] * e1) * iw1[j]
-                db[j] = (rb[j] - beta[j] * e2) * iw2[j]
-                if da[j] < 0:
-                    step = min(step, -alpha[j] / da[j])
-                if db[j] < 0:
-                    step = min(step, -beta[j] / db[j])
-                if e1 < 0:
-                    step = min(step, -w1[j] / e1)
-                if e2 < 0:
-                    step = min(step, -w2[j] / e2)
-                if phase == 0:
-                    dw10[j] = e1
-                    dw20[j] = e2
+                    rs += alpha[k - 1] - beta[k - 1]
+                if k < m:
+                    rs -= alpha[k] - beta[k]
+            if has_hi:
+                rs += gam[k]
+            if has_lo:
+                rs -= dlt[k]
+            res = max(res, abs(rs))
+            bs[k] = -rs
+            rp = c[k + 1] - c[k] - h[k] * s[k]
+            res = max(res, abs(rp))
+            bpi[k] = -rp + v * iW[k + 1] - Rc[k] * iW[k]
+            # row 2k (pi_k): d0 = -(iW_k + iW_{k+1}) - reg, d1[2k-1] = 0, d2[2k-2] = iW_k
+            i = 2 * k
+            l2 = 0.0
+            l1 = 0.0
+            if k >= 1:
+                l2 = iW[k] * iDm2
+                l1 = -l2 * Dm2 * L1m1 * iDm1
+            Dk = -(iW[k] + iW[k + 1]) - reg - l1 * l1 * Dm1 - l2 * l2 * Dm2
+            L1[i] = l1
+            L2[i] = l2
+            iDk = 1.0 / Dk
+            iD[i] = iDk
+            # shift: rows (i-1, i) become (i-2, i-1)
+            Dm2, iDm2 = Dm1, iDm1
+            Dm1, iDm1 = Dk, iDk
+            L1m1 = l1
+            # row 2k+1 (s_k): d0 = g + th_{k-1} + th_k, d1[2k] = -h_k, d2[2k-1] = -th_{k-1}
+            i += 1
+            l2 = 0.0
+            if k >= 1:
+                l2 = -th_prev * iDm2
+            l1 = (-h[k] - l2 * Dm2 * L1m1) * iDm1
+            Dk = g + th_prev + th - l1 * l1 * Dm1 - l2 * l2 * Dm2
+            L1[i] = l1
+            L2[i] = l2
+            iDk = 1.0 / Dk
+            iD[i] = iDk
+            Dm2, iDm2 = Dm1, iDm1
+            Dm1, iDm1 = Dk, iDk
+            L1m1 = l1
+            th_prev = th
+        mu = comp / npair if npair > 0 else 0.0
+        if comp <= 0.01 * tol * (1.0 + abs(obj)) and res <= 1e-10 * (1.0 + ymax):
+            return it, True
+        smu = 0.0
+        step = 1.0
+        for phase in range(2):
+            # ---- forward pass: right-hand side and forward substitution
+            xm1 = 0.0
+            xm2 = 0.0
+            zeta_prev = 0.0
             for k in range(n):
+                zeta = 0.0
+                if k < m:
+                    A1 = alpha[k] * iw1[k]
+                    B1 = beta[k] * iw2[k]
+                    if phase == 0:
+                        p1 = -alpha[k]
+                        p2 = -beta[k]
+                    else:
+                        p1 = (smu - Pa[k]) * iw1[k] - alpha[k]
+                        p2 = (smu - Pb[k]) * iw2[k] - beta[k]
+                    rho = p1 + p2 - (lam - alpha[k] - beta[k])
+                    zeta = p1 - p2 - (A1 - B1) * rho * iSg[k]
+                    p1a[k] = p1
+                    p2a[k] = p2
+                    rhoa[k] = rho
+                b = bs[k] + zeta - zeta_prev
                 if has_hi:
-                    dg[k] = (rg[k] + gam[k] * ds[k]) * iw3[k]
-                    if dg[k] < 0:
-                        step = min(step, -gam[k] / dg[k])
-                    if ds[k] > 0:
-                        step = min(step, w3[k] / ds[k])
+                    if phase == 0:
+                        b += gam[k]
+                    else:
+                        b += gam[k] - (smu + Pg[k]) * iw3[k]
                 if has_lo:
-                    dd[k] = (rd[k] - dlt[k] * ds[k]) * iw4[k]
-                    if dd[k] < 0:
-                        step = min(step, -dlt[k] / dd[k])
-                    if ds[k] < 0:
-                        step = min(step, -w4[k] / ds[k])
+                    if phase == 0:
+                        b -= dlt[k]
+                    else:
+                        b += (smu - Pd[k]) * iw4[k] - dlt[k]
+                i = 2 * k
+                xi = bpi[k] - L1[i] * xm1 - L2[i] * xm2
+                x[i] = xi
+                xm2, xm1 = xm1, xi
+                xi = b - L1[i + 1] * xm1 - L2[i + 1] * xm2
+                x[i + 1] = xi
+                xm2, xm1 = xm1, xi
+                zeta_prev = zeta
+            # ---- backward pass: back substitution, directions, step length
+            xp1 = 0.0  # x[i+1], x[i+2]
+            xp2 = 0.0
+            L1p1 = 0.0  # L1[i+1], L2[i+2]
+            L2p2 = 0.0
+            L2p1 = 0.0  # L2[i+1] (becomes L2[i+2] of the next row)
+            ds_next = 0.0
+            dpi_next = 0.0
+            step = 1.0
+            S1 = 0.0
+            S2 = 0.0
+            for k in range(n - 1, -1, -1):
+                i = 2 * k + 1
+                xi = x[i] * iD[i] - L1p1 * xp1 - L2p2 * xp2
+                L2p2 = L2p1
+                L2p1 = L2[i]
+                L1p1 = L1[i]
+                xp2, xp1 = xp1, xi
+                dsk = xi
+                i -= 1
+                xi = x[i] * iD[i] - L1p1 * xp1 - L2p2 * xp2
+                L2p2 = L2p1
+                L2p1 = L2[i]
+                L1p1 = L1[i]
+                xp2, xp1 = xp1, xi
+                dpik = xi
+                dck1 = (-Rc[k + 1] - (dpik - dpi_next)) * iW[k + 1]
+                if k < m:
+                    A1 = alpha[k] * iw1[k]
+                    B1 = beta[k] * iw2[k]
+                    dD = ds_next - dsk
+                    duk = (rhoa[k] + (A1 - B1) * dD) * iSg[k]
+                    e1 = duk - dD
+                    e2 = duk + dD
+                    dak = p1a[k] - A1 * e1
+                    dbk = p2a[k] - B1 * e2
+                    if dak < 0:
+                        step = min(step, -alpha[k] / dak)
+                    if dbk < 0:
+                        step = min(step, -beta[k] / dbk)
+                    if e1 < 0:
+                        step = min(step, -w1[k] / e1)
+                    if e2 < 0:
+                        step = min(step, -w2[k] / e2)
+                    if phase == 0:
+                        S1 += alpha[k] * e1 + dak * w1[k] + beta[k] * e2 + dbk * w2[k]
+                        S2 += dak * e1 + dbk * e2
+                        Pa[k] = dak * e1
+                        Pb[k] = dbk * e2
+                    else:
+                        du[k] = duk
+                        da[k] = dak
+                        db[k] = dbk
+                if has_hi:
+                    if phase == 0:
+                        dgk = -gam[k] + gam[k] * iw3[k] * dsk
+                    else:
+                        dgk = (smu + Pg[k]) * iw3[k] - gam[k] + gam[k] * iw3[k] * dsk
+                    if dgk < 0:
+                        step = min(step, -gam[k] / dgk)
+                    if dsk > 0:
+                        step = min(step, w3[k] / dsk)
+                    if phase == 0:
+                        S1 += dgk * w3[k] - gam[k] * dsk
+                        S2 -= dgk * dsk
+                        Pg[k] = dgk * dsk
+                    else:
+                        dg[k] = dgk
+                if has_lo:
+                    if phase == 0:
+                        ddk = -dlt[k] - dlt[k] * iw4[k] * dsk
+                    else:
+                        ddk = (smu - Pd[k]) * iw4[k] - dlt[k] - dlt[k] * iw4[k] * dsk
+                    if ddk < 0:
+                        step = min(step, -dlt[k] / ddk)
+                    if dsk < 0:
+                        step = min(step, -w4[k] / dsk)
+                    if phase == 0:
+                        S1 += ddk * w4[k] + dlt[k] * dsk
+                        S2 += ddk * dsk
+                        Pd[k] = ddk * dsk
+                    else:
+                        dd[k] = ddk
+                if phase == 1:
+                    ds[k] = dsk
+                    dpi[k] = dpik
+                    dc[k + 1] = dck1
+                ds_next = dsk
+                dpi_next = dpik
             if phase == 0:
-                comp_aff = 0.0
-                for j in range(m):
-                    comp_aff += (alpha[j] + step * da[j]) * (w1[j] + step * dw10[j])
-                    comp_aff += (beta[j] + step * db[j]) * (w2[j] + step * dw20[j])
-                    da0[j] = da[j]
-                    db0[j] = db[j]
-                for k in range(n):
-                    ds0[k] = ds[k]
-                    if has_hi:
-                        comp_aff += (gam[k] + step * dg[k]) * (w3[k] - step * ds[k])
-                        dg0[k] = dg[k]
-                    if has_lo:
-                        comp_aff += (dlt[k] + step * dd[k]) * (w4[k] + step * ds[k])
-                        dd0[k] = dd[k]
+                comp_aff = comp + step * S1 + step * step * S2
                 sigma = (comp_aff / comp) ** 3 if comp > 0 else 0.0
                 smu = sigma * mu
+            else:
+                dc[0] = (-Rc[0] + dpi_next) * iW[0]
         step = min(1.0, 0.995 * step)
         # At the limit of the arithmetic the directions can turn non-finite (seen at 1e6 sites
         # without bounds after complementarity had converged): stop on the last finite iterate.
-        dsum = 0.0
-        for k in range(n):
-            dsum += abs(ds[k]) + abs(dpi[k])
-        if not (math.isfinite(dsum) and math.isfinite(step)) or step < 1e-12:
+        if not math.isfinite(step) or step < 1e-12 or not math.isfinite(dc[0]):
             return it, comp <= 0.01 * tol * (1.0 + abs(obj))
+        # ---- apply the step
         for k in range(n):
             s[k] += step * ds[k]
             pi[k] += step * dpi[k]
