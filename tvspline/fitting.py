@@ -226,9 +226,16 @@ class _CandidatePool:
 def _affine_spline(problem) -> LinearSpline:
     """The weighted least-squares line, slope clipped into the bounds, offset refitted for the loss."""
     _, s = _affine_fit(problem, return_slope=True)
-    base = LinearSpline.affine(s, 0.0, problem.t[0], problem.t[-1])
+    t0, t1 = problem.t[0], problem.t[-1]
+    base = LinearSpline.affine(s, 0.0, t0, t1)
     b = _site_offset(problem, base(problem.t))
-    return _finish(problem, base.knots, base.values + b)
+    line = _finish(problem, base.knots, base.values + b)
+    if _bound_violation(line, problem.bounds) > _BOUND_RTOL * _bound_scale(problem.bounds):
+        # Sites so close that no pair of floats on them has a slope within the bounds (e.g.
+        # 1e-17 apart with lo == hi): the same line on knots a unit apart is exact.
+        wide = t0 + max(1.0, abs(t0))
+        line = _finish(problem, np.array([t0, wide]), np.array([s * t0 + b, s * wide + b]))
+    return line
 
 
 def _certify(problem, spline, extra_duals=(), target=math.inf):
@@ -612,7 +619,11 @@ def _affine_fit(problem, return_slope=False):
     tm = np.dot(W, t) / W.sum()
     ym = np.dot(W, Y) / W.sum()
     dt = t - tm
-    slope = np.dot(W, dt * (Y - ym)) / np.dot(W, dt * dt)
+    # scaled so that (t - tm)^2 cannot underflow for sites packed within ~1e-160
+    dscale = float(np.max(np.abs(dt)))
+    dts = dt / dscale if dscale > 0 else dt
+    with np.errstate(over="ignore"):
+        slope = np.dot(W, dts * (Y - ym)) / np.dot(W, dts * dts) / dscale
     slope = float(np.clip(slope, problem.bounds.lo, problem.bounds.hi))
     intercept = float(np.dot(W, Y - slope * dt) / W.sum())
     line = LinearSpline([t[0], t[-1]], [intercept + slope * (t[0] - tm), intercept + slope * (t[-1] - tm)])
