@@ -30,7 +30,15 @@ from .certificate import absolute_dual_estimate, dual_bound, gradient_dual_estim
 from .exceptions import InaccurateSolutionWarning
 from .losses import data_term
 from .result import FitResult, Status
-from .solvers.activeset import _smooth_tiny_segments, polish, runs_from_slopes
+from .solvers.activeset import (
+    _jump_signs,
+    _run_slopes,
+    _smooth_tiny_segments,
+    merge_wrong_signs,
+    polish,
+    runs_from_slopes,
+    solve_reduced,
+)
 from .solvers.base import SolverFailure
 from .solvers.generic import GENERIC_SOLVERS, load_backends, solve_generic
 from .solvers.ipm import solve_ipm
@@ -151,8 +159,6 @@ def _solve_structure(problem, run_slopes, max_merges=8):
     :func:`_snap_slopes` returns them). Returns ``None`` when the exact solution of that structure
     leaves the bounds or changes the sign of a slope jump (then the structure is not optimal).
     """
-    from .solvers.activeset import _jump_signs, _run_slopes, solve_reduced
-
     lo, hi = problem.bounds.lo, problem.bounds.hi
     starts, fixed = runs_from_slopes(run_slopes, lo, hi, 0.0, 0.0)
     signs = _jump_signs(run_slopes[starts])
@@ -164,19 +170,11 @@ def _solve_structure(problem, run_slopes, max_merges=8):
         sig = _run_slopes(problem.t, bk, u)
         d = np.diff(sig)
         wrong = (np.sign(d) != signs) & (d != 0)
-        free = np.isnan(fixed)
-        beyond = free & ((sig > hi + slack) | (sig < lo - slack))
+        beyond = np.isnan(fixed) & ((sig > hi + slack) | (sig < lo - slack))
         if not wrong.any() and not beyond.any():
             return _finish(problem, problem.t[bk], u)
-        merge = wrong & free[:-1] & free[1:]
-        if merge.any():
-            # nearly equal neighbouring slopes read as two runs: a jump of the wrong sign between
-            # two free runs means they are one run
-            drop = np.flatnonzero(merge)
-            starts = np.delete(starts, drop + 1)
-            fixed = np.delete(fixed, drop + 1)
-            signs = np.delete(signs, drop)
-        else:
+        starts, fixed, signs, merged = merge_wrong_signs(sig, starts, fixed, signs)
+        if not merged:
             return None
     return None
 
@@ -282,12 +280,11 @@ def _use_warm_start(pool, problem, warm_start) -> None:
         raise TypeError(f"warm_start must be a FitResult, got {type(warm_start).__name__}")
     prev = warm_start.spline
     t = problem.t
+    slopes = np.clip(prev.derivative(0.5 * (t[:-1] + t[1:])), problem.bounds.lo, problem.bounds.hi)
     if problem.loss == "squared" and problem.K > 2:
-        slopes0 = np.clip(prev.derivative(0.5 * (t[:-1] + t[1:])), problem.bounds.lo, problem.bounds.hi)
-        bk, u, _, _ = polish(problem, slopes0, jump_tol=1e-12, bound_tol=1e-12, move_knots=True)
+        bk, u, _, _ = polish(problem, slopes, jump_tol=1e-12, bound_tol=1e-12, move_knots=True)
         pool.consider(_finish(problem, t[bk], u), [], "warm-start+active-set")
     else:
-        slopes = np.clip(prev.derivative(0.5 * (t[:-1] + t[1:])), problem.bounds.lo, problem.bounds.hi)
         pool.consider(_spline_from_slopes(problem, slopes, float(prev(t[0]))), [], "warm-start")
 
 
@@ -301,12 +298,15 @@ def _add_candidates(pool, problem, cand, backend, tol, failures) -> int:
     """Splines built from one back end's answer (rebuilt, snapped, polished); returns iterations."""
     loss = problem.loss
     n_iter = 0
-    if loss == "squared" and problem.K > 2:
-        # Fast path: the solver's slopes snapped into runs, then the exact solution of that run
-        # structure, then the active-set step; the other rebuilt splines below are only needed
-        # when none of these certifies.
-        smoothed = _smooth_tiny_segments(problem.t, cand.slopes)
-        for slopes, rtol in ((smoothed, 1e-7), (cand.slopes, 1e-7), (smoothed, 1e-9), (cand.slopes, 1e-9)):
+    squared = loss == "squared" and problem.K > 2
+    smoothed = _smooth_tiny_segments(problem.t, cand.slopes)
+    distinct = (smoothed, cand.slopes) if smoothed is not cand.slopes else (cand.slopes,)
+    tried = set()  # active-set results already considered
+    if squared:
+        # Fast path: the solver's slopes snapped into runs (stopping at the first certified one,
+        # then trying the exact solution of its run structure), then one active-set step; the
+        # other rebuilt splines below are only needed when none of these certifies.
+        for slopes, rtol in ((slopes, rtol) for rtol in (1e-7, 1e-9) for slopes in distinct):
             snapped = _snap_slopes(problem, slopes, rtol)
             pool.consider(_spline_from_slopes(problem, snapped, cand.value0), cand.dual_estimates, backend)
             if pool.certified():
@@ -319,15 +319,16 @@ def _add_candidates(pool, problem, cand, backend, tol, failures) -> int:
         bk, u, it, _ = polish(problem, cand.slopes, jump_tol=jump_tol, bound_tol=bound_tol,
                               smooth_tiny=smooth, move_knots=move)
         n_iter += it
+        tried.add((bk.tobytes(), u.tobytes()))
         pool.consider(_finish(problem, problem.t[bk], u), cand.dual_estimates, backend + "+active-set")
         if pool.certified():
             return n_iter
     pool.consider(_spline_from_slopes(problem, cand.slopes, cand.value0), cand.dual_estimates, backend)
-    smoothed = _smooth_tiny_segments(problem.t, cand.slopes)
-    for slopes in (cand.slopes, smoothed) if smoothed is not cand.slopes else (cand.slopes,):
-        for rtol in (1e-9, 1e-7):
-            snapped = _spline_from_slopes(problem, _snap_slopes(problem, slopes, rtol), cand.value0)
-            pool.consider(snapped, cand.dual_estimates, backend)
+    if not squared:  # the squared loss has tried these snapped slopes above
+        for slopes in distinct[::-1]:
+            for rtol in (1e-9, 1e-7):
+                snapped = _spline_from_slopes(problem, _snap_slopes(problem, slopes, rtol), cand.value0)
+                pool.consider(snapped, cand.dual_estimates, backend)
     if smoothed is not cand.slopes:
         pool.consider(_spline_from_slopes(problem, smoothed, cand.value0), cand.dual_estimates, backend)
 
@@ -348,9 +349,8 @@ def _add_candidates(pool, problem, cand, backend, tol, failures) -> int:
                     slopes = _snap_slopes(problem, sub.slopes, rtol) if rtol else sub.slopes
                     pool.consider(_spline_from_slopes(problem, slopes, sub.value0), [], backend + "+restricted")
 
-    if loss == "squared" and problem.K > 2:
-        tried = set()
-        for (jump_tol, bound_tol), smooth, move in _POLISH_VARIANTS:
+    if squared:  # the first variant was tried on the fast path
+        for (jump_tol, bound_tol), smooth, move in _POLISH_VARIANTS[1:]:
             bk, u, it, converged = polish(
                 problem, cand.slopes, jump_tol=jump_tol, bound_tol=bound_tol, smooth_tiny=smooth,
                 move_knots=move,
@@ -361,7 +361,6 @@ def _add_candidates(pool, problem, cand, backend, tol, failures) -> int:
                 continue
             tried.add(key)
             pool.consider(_finish(problem, problem.t[bk], u), [], backend + "+active-set")
-            # one exact polish is always tried; further variants only while not certified
             if pool.certified():
                 break
     return n_iter

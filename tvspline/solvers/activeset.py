@@ -171,6 +171,22 @@ def _normal_equations(t, w, y, bk, grp, kappa, fixed_value, is_fixed, L, G):
     return diag[:G], off[: G - 1], rhs[:G]
 
 
+def merge_wrong_signs(sig, starts, fixed, signs):
+    """Merge free runs whose solved slopes jump with the wrong sign.
+
+    Nearly equal neighbouring slopes read as two runs come back from :func:`solve_reduced` with a
+    jump of the sign opposite to the assumed one: they are one run. Returns the merged
+    ``(starts, fixed, signs)`` and whether anything was merged.
+    """
+    d = np.diff(sig)
+    wrong = (np.sign(d) != signs) & (d != 0) & np.isnan(fixed[:-1]) & np.isnan(fixed[1:])
+    if not wrong.any():
+        return starts, fixed, signs, False
+    # removing run r+1's start merges runs r and r+1
+    drop = np.flatnonzero(wrong)
+    return np.delete(starts, drop + 1), np.delete(fixed, drop + 1), np.delete(signs, drop), True
+
+
 def _run_slopes(t, bk, u):
     return np.diff(u) / (t[bk[1:]] - t[bk[:-1]])
 
@@ -358,15 +374,7 @@ def polish(problem, slopes0, *, max_iter: int = 50, jump_tol: float = 1e-7, boun
             changed = True
         # 2. a jump of the wrong sign between two free runs: merge them
         if not changed and sig.size > 1:
-            d = np.diff(sig)
-            wrong = (np.sign(d) != signs) & (d != 0) & np.isnan(fixed[:-1]) & np.isnan(fixed[1:])
-            if wrong.any():
-                # merge every wrong-signed boundary (removing run r+1's start merges r and r+1)
-                drop = np.flatnonzero(wrong)
-                starts = np.delete(starts, drop + 1)
-                fixed = np.delete(fixed, drop + 1)
-                signs = np.delete(signs, drop)
-                changed = True
+            starts, fixed, signs, changed = merge_wrong_signs(sig, starts, fixed, signs)
         # 3. runs at a bound whose multiplier has the wrong sign leave it (wholly or in part)
         if not changed and not np.isnan(fixed).all():
             v = _structure_dual(t, W, Y, bk, u)
