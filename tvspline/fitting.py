@@ -189,17 +189,31 @@ class _CandidatePool:
         self.z = None
         self.best = None  # (objective, data, tv2, name, spline)
 
-    def consider(self, spline, duals, name):
+    def evaluate(self, spline):
+        """``(objective, data, tv2)`` of a feasible spline, or ``None`` (bounds broken, not finite)."""
         problem = self.problem
         if _bound_violation(spline, problem.bounds) > _BOUND_RTOL * _bound_scale(problem.bounds):
-            return  # never present a spline that breaks its bounds (nor certify with it)
-        obj, data, tv2 = _evaluate(spline, problem.x, problem.y, problem.w, problem.lam, problem.loss,
-                                   problem.delta, problem.t, problem.site_of)
-        if not math.isfinite(obj):
+            return None  # never present a spline that breaks its bounds (nor certify with it)
+        evaluated = _evaluate(spline, problem.x, problem.y, problem.w, problem.lam, problem.loss,
+                              problem.delta, problem.t, problem.site_of)
+        return evaluated if math.isfinite(evaluated[0]) else None
+
+    def consider(self, spline, duals, name, evaluated=None):
+        """Add a candidate (``evaluated``: its :meth:`evaluate` result, when already known).
+
+        The candidate is certified unless the lower bound already certifies its objective (any
+        dual-feasible point bounds the optimum, whichever candidate it was built from).
+        """
+        if evaluated is None:
+            evaluated = self.evaluate(spline)
+        if evaluated is None:
             return
-        bound, z = _certify(problem, spline, duals, target=obj - self.tol * max(1.0, abs(obj)))
-        if bound > self.lower:
-            self.lower, self.z = bound, z
+        obj, data, tv2 = evaluated
+        target = obj - self.tol * max(1.0, abs(obj))
+        if self.lower < target:
+            bound, z = _certify(self.problem, spline, duals, target=target)
+            if bound > self.lower:
+                self.lower, self.z = bound, z
         best = self.best
         slack = _TIE_RTOL * abs(obj)
         # among equal objectives prefer fewer knots, then an exactly polished structure
@@ -303,18 +317,27 @@ def _add_candidates(pool, problem, cand, backend, tol, failures) -> int:
     distinct = (smoothed, cand.slopes) if smoothed is not cand.slopes else (cand.slopes,)
     tried = set()  # active-set results already considered
     if squared:
-        # Fast path: the solver's slopes snapped into runs (stopping at the first certified one,
-        # then trying the exact solution of its run structure), then one active-set step; the
+        # Fast path: the solver's slopes snapped into runs, each replaced by the exact solution of
+        # its run structure when that is consistent; for each snapping tolerance the candidates
+        # are certified from the lowest objective up, stopping at the first certified one. The
         # other rebuilt splines below are only needed when none of these certifies.
-        for slopes, rtol in ((slopes, rtol) for rtol in (1e-7, 1e-9) for slopes in distinct):
-            snapped = _snap_slopes(problem, slopes, rtol)
-            pool.consider(_spline_from_slopes(problem, snapped, cand.value0), cand.dual_estimates, backend)
-            if pool.certified():
-                # the exact solution of the same run structure, when consistent, is as good or better
+        for rtol in (1e-7, 1e-9):
+            ranked = []
+            for slopes in distinct:
+                snapped = _snap_slopes(problem, slopes, rtol)
                 exact = _solve_structure(problem, snapped)
                 if exact is not None:
-                    pool.consider(exact, cand.dual_estimates, backend + "+active-set")
-                return n_iter
+                    spline, name = exact, backend + "+active-set"
+                else:
+                    spline, name = _spline_from_slopes(problem, snapped, cand.value0), backend
+                evaluated = pool.evaluate(spline)
+                if evaluated is not None:
+                    ranked.append((evaluated, spline, name))
+            ranked.sort(key=lambda item: item[0][0])
+            for evaluated, spline, name in ranked:
+                pool.consider(spline, cand.dual_estimates, name, evaluated)
+                if pool.certified():
+                    return n_iter
         (jump_tol, bound_tol), smooth, move = _POLISH_VARIANTS[0]
         bk, u, it, _ = polish(problem, cand.slopes, jump_tol=jump_tol, bound_tol=bound_tol,
                               smooth_tiny=smooth, move_knots=move)
