@@ -219,6 +219,54 @@ class LinearSpline:
         t = as_1d_float(knots, "knots")
         return LinearSpline(t, self(t))
 
+    def inverse(self) -> "LinearSpline":
+        """The inverse function of a strictly monotone spline, itself a linear spline.
+
+        If every slope (the two end slopes included, which also drive the linear extension) is
+        nonzero and all have one sign, ``f`` is a bijection of the real line and ``f^{-1}`` is the
+        linear spline with knots ``f(t_k)`` and values ``t_k`` (both reversed when ``f`` is
+        decreasing). The construction is exact: no arithmetic is done on the stored numbers, so
+        ``f.inverse()(f.values[k]) == f.knots[k]`` bit for bit, each segment slope is ``1 / s_k``
+        and the extensions beyond the end knots use ``1 / s_1`` and ``1 / s_{K-1}``.
+
+        Returns
+        -------
+        LinearSpline
+            ``g`` with ``g(f(x)) = x`` and ``f(g(y)) = y`` for all real ``x``, ``y`` (to rounding).
+
+        Raises
+        ------
+        ValueError
+            If some slope is zero or the slopes change sign (``f`` is not strictly monotone).
+
+        Examples
+        --------
+        >>> f = LinearSpline([0.0, 1.0, 2.0], [0.0, 2.0, 2.5])   # slopes 2 and 0.5
+        >>> g = f.inverse()
+        >>> g.knots, g.values
+        (array([0. , 2. , 2.5]), array([0., 1., 2.]))
+        >>> g(f([-1.0, 0.5, 3.0]))
+        array([-1. ,  0.5,  3. ])
+        """
+        dc = np.diff(self._values)  # sign of each slope = sign of its value increment (h_k > 0)
+        if (dc > 0).all():
+            return LinearSpline(self._values, self._knots)
+        if (dc < 0).all():
+            return LinearSpline(self._values[::-1], self._knots[::-1])
+        s = self.slopes
+        zero = np.flatnonzero(dc == 0)
+        if zero.size:
+            k = int(zero[0])
+            raise ValueError(
+                f"the spline is not invertible: slope {k} on [{self._knots[k]!r}, {self._knots[k + 1]!r}] "
+                f"is 0 ({zero.size} zero slopes); inverse() needs strictly monotone splines"
+            )
+        k = int(np.flatnonzero(np.sign(dc) != np.sign(dc[0]))[0])
+        raise ValueError(
+            f"the spline is not invertible: its slopes change sign (slope 0 = {s[0]!r}, "
+            f"slope {k} = {s[k]!r}); inverse() needs strictly monotone splines"
+        )
+
     # ------------------------------------------------------------------ serialisation
     def to_dict(self) -> dict:
         """JSON-safe dictionary; :meth:`from_dict` restores the spline bit for bit."""

@@ -1,0 +1,630 @@
+r"""Fully connected networks with learned slope-constrained spline activations.
+
+:class:`SplineNetwork` implements the layered architecture of ``MATH.md`` section 6,
+
+.. math:: f = W_L \circ \sigma_{L-1} \circ W_{L-1} \circ \dots \circ \sigma_1 \circ W_1,
+
+(each :math:`W_l` affine), one linear spline per neuron, trained by an outer loop that alternates
+
+- **weight steps**: Adam directions on the gradient (computed by hand in numpy) followed by the
+  projection onto the weight constraint (``"orthonormal"``: the polar factor;
+  ``"spectral"``: singular values clipped to 1), accepted only when the objective decreases
+  (the step is halved otherwise);
+- **activation steps**, in forward order: each layer's splines are first replaced by their
+  interpolants at the layer's current pre-activation values (never worse: the data term is
+  unchanged and TV2 cannot grow), then refitted: exactly for the last hidden layer
+  (:func:`tvspline.nn.layer_fit.fit_layer`: the global optimum for the current weights, with its
+  certified gap), by a linearised, proximal (trust-region) QP for the others, accepted only when
+  the true objective decreases.
+
+The objective is :math:`\tfrac12\sum_i \|f(x_i) - y_i\|^2 + \lambda \sum_{l,n}
+\mathrm{TV}^{(2)}(\sigma_{l,n})` (or the absolute / linear losses), and it never increases from
+one outer iteration to the next. The baseline activations (ReLU, AbsVal, GroupSort, HouseHolder)
+train through the same loop (weight steps only), so comparisons are like for like.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import time
+
+import numpy as np
+
+from .._random import as_generator
+from ..bounds import SlopeBounds, as_bounds, lipschitz
+from ..spline import LinearSpline
+from .activations import ACTIVATIONS, make_activation
+from .constraints import project_orthonormal, project_spectral
+from .layer_fit import fit_layer
+
+__all__ = ["SplineNetwork", "SplineActivation"]
+
+WEIGHT_MODES = ("orthonormal", "spectral", "free")
+ACTIVATION_NAMES = ("spline",) + tuple(ACTIVATIONS)
+NETWORK_LOSSES = ("squared", "absolute", "linear")
+
+
+class SplineActivation:
+    """One learnable linear spline per neuron, with the interface of the baseline activations.
+
+    Parameters
+    ----------
+    splines : list of LinearSpline
+        The activation of each neuron.
+    """
+
+    name = "spline"
+    pairwise = False
+
+    def __init__(self, splines):
+        self.splines = list(splines)
+        self.width = len(self.splines)
+        self.params: dict = {}
+
+    def forward(self, Z):
+        out = np.empty_like(Z)
+        for j, f in enumerate(self.splines):
+            out[:, j] = f(Z[:, j])
+        return out, Z
+
+    def backward(self, d_out, Z):
+        d_Z = np.empty_like(d_out)
+        for j, f in enumerate(self.splines):
+            d_Z[:, j] = d_out[:, j] * f.derivative(Z[:, j])
+        return d_Z, {}
+
+    def __call__(self, Z):
+        return self.forward(Z)[0]
+
+    def lipschitz_constant(self) -> float:
+        """The largest Lipschitz constant (largest absolute slope) over the neurons."""
+        return max((f.lipschitz_constant() for f in self.splines), default=0.0)
+
+    def tv2(self) -> float:
+        return float(sum(f.tv2() for f in self.splines))
+
+
+def _initial_spline(kind: str, bounds: SlopeBounds) -> LinearSpline:
+    """An initial activation inside the bounds: the named shape with its slopes clipped."""
+    shapes = {"relu": (0.0, 1.0), "absval": (-1.0, 1.0), "identity": (1.0, 1.0)}
+    if kind not in shapes:
+        raise ValueError(f"init must be one of {tuple(shapes)}, got {kind!r}")
+    left, right = (float(np.clip(s, bounds.lo, bounds.hi)) for s in shapes[kind])
+    return LinearSpline(np.array([-1.0, 0.0, 1.0]), np.array([-left, 0.0, right]))
+
+
+def _random_weight(rng, n_out, n_in, mode):
+    A = rng.standard_normal((n_out, n_in))
+    if mode == "orthonormal":
+        return project_orthonormal(A)
+    if mode == "spectral":
+        return project_spectral(A / math.sqrt(max(n_in, n_out)))
+    return A * math.sqrt(2.0 / n_in)
+
+
+class SplineNetwork:
+    r"""A fully connected network with one learned slope-constrained spline per neuron.
+
+    Parameters
+    ----------
+    widths : sequence of int
+        ``[d_in, n_1, ..., n_{L-1}, d_out]``: at least an input and an output width.
+    bounds : SlopeBounds or (lo, hi), default ``lipschitz(1)``
+        Slope bounds of every spline activation.
+    weights : {"orthonormal", "spectral", "free"}
+        Constraint on the linear layers: orthonormal rows or columns (the polar factor), spectral
+        norm <= 1, or none.
+    activation : {"spline", "relu", "absval", "groupsort", "householder"}
+        Learned splines, or a baseline trained through the same loop.
+    lam : float
+        TV2 weight of the spline activations.
+    loss : {"squared", "absolute", "linear"}
+        ``1/2 sum ||f(x_i) - y_i||^2``, ``sum ||f(x_i) - y_i||_1`` or ``sum <y_i, f(x_i)>`` (the
+        linear loss takes the weights ``q_i`` as ``y``; used for Wasserstein critics).
+    init : {"absval", "relu", "identity"}
+        Initial shape of the spline activations (slopes clipped into the bounds).
+    knots : "data" or array_like
+        Knots of the exact activation steps: each neuron's pre-activation values (the representer
+        theorem) or a shared grid.
+    random_state : None, int or numpy.random.Generator
+        Seed of the initial weights (and HouseHolder angles).
+
+    Attributes
+    ----------
+    history : dict of lists
+        Per outer iteration: ``objective``, ``data``, ``tv2``, ``gap`` (of the exact activation
+        step, NaN where none), ``time``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tvspline.nn import SplineNetwork
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.uniform(-1, 1, (200, 1)); y = np.abs(x[:, 0]) - 0.5
+    >>> net = SplineNetwork([1, 4, 1], lam=1e-3, random_state=0).fit(x, y, max_iter=5, progress=False)
+    >>> bool(net.lipschitz_bound() <= 1 + 1e-9)
+    True
+    >>> h = net.history["objective"]; bool(all(b <= a * (1 + 1e-12) for a, b in zip(h, h[1:])))
+    True
+    """
+
+    def __init__(self, widths, bounds=None, *, weights="orthonormal", activation="spline", lam=1e-3,
+                 loss="squared", init="absval", knots="data", random_state=None):
+        widths = list(widths)
+        if len(widths) < 2:
+            raise ValueError(f"widths must list at least an input and an output width, got {widths!r}")
+        for w in widths:
+            if not isinstance(w, numbers.Integral) or isinstance(w, bool) or w < 1:
+                raise ValueError(f"widths must be positive integers, got {widths!r}")
+        if weights not in WEIGHT_MODES:
+            raise ValueError(f"weights must be one of {WEIGHT_MODES}, got {weights!r}")
+        if activation not in ACTIVATION_NAMES:
+            raise ValueError(f"activation must be one of {ACTIVATION_NAMES}, got {activation!r}")
+        if loss not in NETWORK_LOSSES:
+            raise ValueError(f"loss must be one of {NETWORK_LOSSES}, got {loss!r}")
+        lam = float(lam)
+        if not (math.isfinite(lam) and lam >= 0):
+            raise ValueError(f"lam must be finite and >= 0, got {lam!r}")
+        self.widths = [int(w) for w in widths]
+        self.bounds = lipschitz(1.0) if bounds is None else as_bounds(bounds)
+        self.weight_mode = weights
+        self.activation_name = activation
+        self.lam = lam
+        self.loss = loss
+        self.init = init
+        self.knots = knots
+        rng = as_generator(random_state)
+        L = len(self.widths) - 1
+        self._W = [_random_weight(rng, self.widths[l + 1], self.widths[l], weights) for l in range(L)]
+        self._b = [np.zeros(self.widths[l + 1]) for l in range(L)]
+        self._acts = []
+        for l in range(1, L):
+            if activation == "spline":
+                f0 = _initial_spline(init, self.bounds)
+                self._acts.append(SplineActivation([f0] * self.widths[l]))
+            else:
+                self._acts.append(make_activation(activation, self.widths[l], random_state=rng))
+        self.history = {"objective": [], "data": [], "tv2": [], "gap": [], "time": []}
+        self._inner_grid = 100
+
+    # ----------------------------------------------------------------------------------- access
+    @property
+    def weights(self):
+        """The weight matrices ``W_l`` (copies), shape ``(widths[l+1], widths[l])``."""
+        return [W.copy() for W in self._W]
+
+    @property
+    def biases(self):
+        """The bias vectors (copies)."""
+        return [b.copy() for b in self._b]
+
+    @property
+    def activations(self):
+        """The activation of each neuron of each hidden layer as a :class:`LinearSpline`.
+
+        Available for ``"spline"`` and the pointwise baselines ``"relu"`` and ``"absval"``;
+        GroupSort and HouseHolder act on pairs of neurons and have no per-neuron spline.
+        """
+        if self.activation_name == "spline":
+            return [list(a.splines) for a in self._acts]
+        if self.activation_name in ("relu", "absval"):
+            left = 0.0 if self.activation_name == "relu" else -1.0
+            f = LinearSpline(np.array([-1.0, 0.0, 1.0]), np.array([-left, 0.0, 1.0]))
+            return [[f] * a.width for a in self._acts]
+        raise AttributeError(f"activation {self.activation_name!r} acts on pairs of neurons: no per-neuron spline")
+
+    def lipschitz_bound(self) -> float:
+        r"""Certified Lipschitz constant: :math:`\prod_l \|W_l\|_2 \times \prod_l \max_n \mathrm{Lip}(\sigma_{l,n})`.
+
+        The spectral norms are computed by SVD (exact to rounding), the spline constants from their
+        slopes.
+        """
+        bound = 1.0
+        for W in self._W:
+            bound *= float(np.linalg.norm(W, 2))
+        for a in self._acts:
+            bound *= a.lipschitz_constant()
+        return bound
+
+    # ---------------------------------------------------------------------------------- forward
+    def _forward(self, X):
+        h = X
+        zs, hs, caches = [], [X], []
+        for l, act in enumerate(self._acts):
+            z = h @ self._W[l].T + self._b[l]
+            h, cache = act.forward(z)
+            zs.append(z)
+            hs.append(h)
+            caches.append(cache)
+        out = h @ self._W[-1].T + self._b[-1]
+        return out, zs, hs, caches
+
+    def predict(self, X):
+        """Network output, shape ``(N, d_out)`` (``(N,)`` when ``d_out == 1``)."""
+        X = self._check_X(X)
+        out = self._forward(X)[0]
+        return out[:, 0] if out.shape[1] == 1 else out
+
+    __call__ = predict
+
+    def _check_X(self, X):
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim == 1 and self.widths[0] == 1:
+            X = X[:, None]
+        if X.ndim != 2 or X.shape[1] != self.widths[0]:
+            raise ValueError(f"X must have shape (N, {self.widths[0]}), got {X.shape}")
+        if not np.all(np.isfinite(X)):
+            raise ValueError("X contains NaN or infinite values")
+        return X
+
+    # -------------------------------------------------------------------------------- objective
+    def _data_term(self, out, y, w):
+        if self.loss == "squared":
+            r = out - y
+            return 0.5 * float(np.sum(w[:, None] * r * r))
+        if self.loss == "absolute":
+            return float(np.sum(w[:, None] * np.abs(out - y)))
+        return float(np.sum(y * out))
+
+    def _tv2(self):
+        if self.activation_name != "spline":
+            return 0.0
+        return float(sum(a.tv2() for a in self._acts))
+
+    def _objective(self, X, y, w):
+        out = self._forward(X)[0]
+        data = self._data_term(out, y, w)
+        tv2 = self._tv2()
+        return data + self.lam * tv2, data, tv2
+
+    def _d_out(self, out, y, w):
+        if self.loss == "squared":
+            return w[:, None] * (out - y)
+        if self.loss == "absolute":
+            return w[:, None] * np.sign(out - y)
+        return y
+
+    # ------------------------------------------------------------------------------ weight step
+    def _params(self):
+        ps = []
+        for l in range(len(self._W)):
+            ps += [("W", l), ("b", l)]
+        for l, a in enumerate(self._acts):
+            for k in a.params:
+                ps.append(("act", l, k))
+        return ps
+
+    def _get(self, key):
+        if key[0] == "W":
+            return self._W[key[1]]
+        if key[0] == "b":
+            return self._b[key[1]]
+        return self._acts[key[1]].params[key[2]]
+
+    def _set(self, key, value):
+        if key[0] == "W":
+            self._W[key[1]] = value
+        elif key[0] == "b":
+            self._b[key[1]] = value
+        else:
+            self._acts[key[1]].params[key[2]] = value
+
+    def _gradients(self, X, y, w):
+        out, zs, hs, caches = self._forward(X)
+        d = self._d_out(out, y, w)
+        grads = {("W", len(self._W) - 1): d.T @ hs[-1], ("b", len(self._W) - 1): d.sum(axis=0)}
+        dh = d @ self._W[-1]
+        for l in range(len(self._acts) - 1, -1, -1):
+            dz, dparams = self._acts[l].backward(dh, caches[l])
+            for k, g in dparams.items():
+                grads[("act", l, k)] = g
+            grads[("W", l)] = dz.T @ hs[l]
+            grads[("b", l)] = dz.sum(axis=0)
+            dh = dz @ self._W[l]
+        return grads
+
+    def _project(self, W):
+        if self.weight_mode == "orthonormal":
+            return project_orthonormal(W)
+        if self.weight_mode == "spectral":
+            return project_spectral(W)
+        return W
+
+    def _weight_steps(self, X, y, w, obj, n_steps, state):
+        """Adam directions, projected, each accepted only if the objective decreases."""
+        keys = self._params()
+        beta1, beta2, eps = 0.9, 0.999, 1e-12
+        for _ in range(n_steps):
+            grads = self._gradients(X, y, w)
+            state["t"] += 1
+            t = state["t"]
+            dirs = {}
+            for k in keys:
+                g = grads[k]
+                m = state["m"].get(k, np.zeros_like(g)) * beta1 + (1 - beta1) * g
+                v = state["v"].get(k, np.zeros_like(g)) * beta2 + (1 - beta2) * g * g
+                state["m"][k], state["v"][k] = m, v
+                dirs[k] = (m / (1 - beta1 ** t)) / (np.sqrt(v / (1 - beta2 ** t)) + eps)
+            saved = {k: self._get(k).copy() for k in keys}
+            accepted = False
+            for _ in range(12):
+                lr = state["lr"]
+                for k in keys:
+                    new = saved[k] - lr * dirs[k]
+                    if k[0] == "W":
+                        new = self._project(new)
+                    self._set(k, new)
+                trial = self._objective(X, y, w)[0]
+                if trial < obj:
+                    obj = trial
+                    state["lr"] = min(lr * 1.2, state["lr_max"])
+                    accepted = True
+                    break
+                state["lr"] = lr * 0.5
+            if not accepted:  # no decrease along this direction: restart Adam from here
+                for k in keys:
+                    self._set(k, saved[k])
+                state["m"], state["v"], state["t"] = {}, {}, 0
+                state["lr"] = state["lr_max"] / 10
+                break
+        return obj
+
+    # -------------------------------------------------------------------------- activation step
+    def _activation_steps(self, X, y, w, obj, rho, stats):
+        """Forward order: interpolate at the pre-activations, then refit (exact / linearised)."""
+        gap = math.nan
+        L = len(self._acts)
+        for l in range(L):
+            act = self._acts[l]
+            z = self._forward(X)[1][l]
+            # 1. interpolants at the current pre-activation values: data term unchanged, TV2 not larger
+            obj = self._interpolate_at_data(l, z, X, y, w, obj)
+            old = list(act.splines)
+            # 2. refit
+            out, zs, hs, _ = self._forward(X)
+            Z = zs[l]
+            if l == L - 1:
+                res = fit_layer(Z, self._W[-1], y, self.lam, self.bounds, loss=self.loss, weights=w,
+                                bias=self.loss != "linear", knots=self.knots,
+                                offset=None)
+                stats["exact_fits"] += 1
+                if res.splines is not None:
+                    saved_b = self._b[-1].copy()
+                    act.splines = res.splines
+                    if self.loss != "linear":
+                        self._b[-1] = res.bias.copy()
+                    new_obj = self._objective(X, y, w)[0]
+                    if new_obj < obj:
+                        obj = new_obj
+                        gap = res.gap
+                    else:
+                        act.splines = old
+                        self._b[-1] = saved_b
+            else:
+                J = self._activation_jacobian(X, l)  # (N, n, d)
+                if self._inner_grid:
+                    # linearised steps are inexact anyway: per-neuron uniform grids keep them cheap
+                    lo_z, hi_z = Z.min(axis=0), Z.max(axis=0)
+                    pad = 1e-9 * np.maximum(1.0, np.abs(hi_z - lo_z))
+                    knots_l = [np.linspace(a - p, b + p, self._inner_grid) for a, b, p in zip(lo_z, hi_z, pad)]
+                else:
+                    knots_l = self.knots
+                a0 = hs[l + 1]
+                offset = out - np.einsum("ijd,ij->id", J, a0)
+                for _ in range(4):
+                    res = fit_layer(Z, J, y, self.lam, self.bounds, loss=self.loss, weights=w, bias=False,
+                                    knots=knots_l, offset=offset, prox=(rho[l], old), certify=False)
+                    stats["linearised_fits"] += 1
+                    if res.splines is None:
+                        rho[l] *= 10.0
+                        continue
+                    act.splines = res.splines
+                    new_obj = self._objective(X, y, w)[0]
+                    if new_obj < obj:
+                        obj = new_obj
+                        rho[l] = max(rho[l] / 2.0, 1e-6)
+                        stats["accepted"] += 1
+                        # grid knots back onto the data (this layer's inputs did not change)
+                        obj = self._interpolate_at_data(l, Z, X, y, w, obj)
+                        break
+                    act.splines = old
+                    rho[l] *= 10.0
+        return obj, gap
+
+    def _interpolate_at_data(self, l, z, X, y, w, obj):
+        """Replace layer ``l``'s splines by their interpolants at the pre-activations ``z``.
+
+        The values at the data are unchanged, the slopes are averages of the old ones (so within
+        the bounds) and TV2 cannot grow; the change is kept unless rounding made the objective
+        worse. Returns the objective.
+        """
+        act = self._acts[l]
+        old = list(act.splines)
+        interp = []
+        for j, f in enumerate(old):
+            t = np.unique(z[:, j])
+            interp.append(f if t.size < 2 else LinearSpline(t, f(t)).prune())
+        act.splines = interp
+        new_obj = self._objective(X, y, w)[0]
+        if new_obj <= obj + 1e-12 * max(1.0, abs(obj)):
+            return min(obj, new_obj)
+        act.splines = old
+        return obj
+
+    def _activation_jacobian(self, X, l):
+        """``d out_i / d a_{l, ij}`` for every sample, neuron of hidden layer ``l`` and output."""
+        out, zs, hs, caches = self._forward(X)
+        N, dout = out.shape
+        n = self.widths[l + 1]
+        J = np.empty((N, n, dout))
+        for o in range(dout):
+            dh = np.zeros_like(out)
+            dh[:, o] = 1.0
+            dh = dh @ self._W[-1]
+            for k in range(len(self._acts) - 1, l, -1):
+                dz, _ = self._acts[k].backward(dh, caches[k])
+                dh = dz @ self._W[k]
+            J[:, :, o] = dh
+        return J
+
+    # ---------------------------------------------------------------------------------- fitting
+    def fit(self, X, y, *, weights=None, max_iter=50, weight_steps=20, lr=1e-2, tol=1e-7, patience=3,
+            rho=1.0, inner_grid=100, progress=True, callback=None):
+        """Train by the alternating outer loop of the module docstring.
+
+        Parameters
+        ----------
+        X : array_like, shape (N, d_in)
+        y : array_like, shape (N,) or (N, d_out)
+            Targets (for ``loss="linear"``: the weights ``q_i`` of the objective).
+        weights : array_like, shape (N,), optional
+            Non-negative sample weights.
+        max_iter : int
+            Outer iterations.
+        weight_steps : int
+            Projected Adam steps per outer iteration.
+        lr : float
+            Initial step of the weight steps (adapted: x1.2 on success, /2 on failure).
+        tol, patience : float, int
+            Stop when ``patience`` consecutive outer iterations each decrease the objective by
+            less than ``tol * max(1, |objective|)``.
+        rho : float
+            Initial proximal weight of the linearised activation steps (adapted).
+        inner_grid : int or None
+            Knots per neuron (uniform over its pre-activation range) of the linearised activation
+            steps of the layers before the last hidden one; ``None`` puts them at the data as
+            well (exact for the linearised problem, much slower). The next interpolation step
+            moves every knot back onto the data, and the last hidden layer is always fitted
+            exactly with knots at the data.
+        progress : bool
+            Show a tqdm progress bar.
+        callback : callable, optional
+            Called as ``callback(net, iteration)`` after each outer iteration.
+
+        Returns
+        -------
+        self
+        """
+        X = self._check_X(X)
+        N = X.shape[0]
+        dout = self.widths[-1]
+        y = np.asarray(y, dtype=np.float64)
+        if y.ndim == 1:
+            y = y[:, None]
+        if y.shape != (N, dout):
+            raise ValueError(f"y must have shape ({N},) or ({N}, {dout}), got {y.shape}")
+        if not np.all(np.isfinite(y)):
+            raise ValueError("y contains NaN or infinite values")
+        w = np.ones(N) if weights is None else np.asarray(weights, dtype=np.float64).reshape(-1)
+        if w.size != N or not np.all(np.isfinite(w)) or np.any(w < 0):
+            raise ValueError("weights must be finite, non-negative, one per sample")
+        for name, v in (("max_iter", max_iter), ("weight_steps", weight_steps), ("patience", patience)):
+            if not isinstance(v, numbers.Integral) or v < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {v!r}")
+        for name, v in (("lr", lr), ("rho", rho)):
+            if not (math.isfinite(v) and v > 0):
+                raise ValueError(f"{name} must be finite and > 0, got {v!r}")
+        from tqdm.auto import tqdm
+
+        if inner_grid is not None and (not isinstance(inner_grid, numbers.Integral) or inner_grid < 3):
+            raise ValueError(f"inner_grid must be an integer >= 3 or None, got {inner_grid!r}")
+        self._inner_grid = inner_grid
+        state = {"t": 0, "m": {}, "v": {}, "lr": float(lr), "lr_max": 10 * float(lr)}
+        rhos = [float(rho)] * len(self._acts)
+        stats = {"exact_fits": 0, "linearised_fits": 0, "accepted": 0}
+        obj, data, tv2 = self._objective(X, y, w)
+        start = time.perf_counter()
+        self.history = {"objective": [obj], "data": [data], "tv2": [tv2], "gap": [math.nan], "time": [0.0]}
+        bar = tqdm(range(max_iter), disable=not progress, desc="SplineNetwork.fit")
+        stalled = 0
+        for it in bar:
+            prev = obj
+            if weight_steps:
+                obj = self._weight_steps(X, y, w, obj, weight_steps, state)
+            gap = math.nan
+            if self.activation_name == "spline" and self._acts:
+                obj, gap = self._activation_steps(X, y, w, obj, rhos, stats)
+            obj, data, tv2 = self._objective(X, y, w)
+            h = self.history
+            h["objective"].append(obj)
+            h["data"].append(data)
+            h["tv2"].append(tv2)
+            h["gap"].append(gap)
+            h["time"].append(time.perf_counter() - start)
+            bar.set_postfix(objective=f"{obj:.6g}")
+            if callback is not None:
+                callback(self, it)
+            stalled = stalled + 1 if prev - obj <= tol * max(1.0, abs(obj)) else 0
+            if stalled >= patience:
+                break
+        self.fit_stats_ = stats
+        return self
+
+    # --------------------------------------------------------------------------------- inverse
+    def inverse(self, Y):
+        """Exact inverse for square orthonormal weights and strictly monotone splines.
+
+        Raises
+        ------
+        ValueError
+            If a layer is not square and orthonormal, or an activation is not invertible.
+        """
+        if self.activation_name != "spline":
+            raise ValueError("inverse() needs spline activations")
+        Y = np.asarray(Y, dtype=np.float64)
+        if Y.ndim == 1:
+            Y = Y[:, None]
+        for l, W in enumerate(self._W):
+            if W.shape[0] != W.shape[1] or not np.allclose(W @ W.T, np.eye(W.shape[0]), atol=1e-12):
+                raise ValueError(f"layer {l} is not square orthonormal (shape {W.shape}): no exact inverse")
+        h = (Y - self._b[-1]) @ self._W[-1]
+        for l in range(len(self._acts) - 1, -1, -1):
+            inv = [f.inverse() for f in self._acts[l].splines]
+            z = np.column_stack([g(h[:, j]) for j, g in enumerate(inv)])
+            h = (z - self._b[l]) @ self._W[l]
+        return h
+
+    # ------------------------------------------------------------------------------ save / load
+    def save(self, path):
+        """Save losslessly to ``path`` (a ``.npz`` archive: arrays stored bit for bit)."""
+        meta = {"widths": self.widths, "bounds": [self.bounds.lo, self.bounds.hi], "weights": self.weight_mode,
+                "activation": self.activation_name, "lam": self.lam, "loss": self.loss, "init": self.init,
+                "knots": self.knots if isinstance(self.knots, str) else None,
+                "history": {k: [float(v) for v in vals] for k, vals in self.history.items()}}
+        arrays = {"meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)}
+        if not isinstance(self.knots, str):
+            arrays["grid"] = np.asarray(self.knots, dtype=np.float64)
+        for l, (W, b) in enumerate(zip(self._W, self._b)):
+            arrays[f"W{l}"] = W
+            arrays[f"b{l}"] = b
+        for l, a in enumerate(self._acts):
+            if self.activation_name == "spline":
+                for j, f in enumerate(a.splines):
+                    arrays[f"knots_{l}_{j}"] = f.knots
+                    arrays[f"values_{l}_{j}"] = f.values
+            for k, v in a.params.items():
+                arrays[f"param_{l}_{k}"] = v
+        np.savez(path, **arrays)
+
+    @classmethod
+    def load(cls, path):
+        """Load a network saved by :meth:`save`."""
+        with np.load(path) as data:
+            meta = json.loads(bytes(data["meta"]).decode())
+            knots = meta["knots"] if meta["knots"] is not None else data["grid"]
+            net = cls(meta["widths"], tuple(meta["bounds"]), weights=meta["weights"],
+                      activation=meta["activation"], lam=meta["lam"], loss=meta["loss"], init=meta["init"],
+                      knots=knots, random_state=0)
+            for l in range(len(net._W)):
+                net._W[l] = data[f"W{l}"].copy()
+                net._b[l] = data[f"b{l}"].copy()
+            for l, a in enumerate(net._acts):
+                if meta["activation"] == "spline":
+                    a.splines = [LinearSpline(data[f"knots_{l}_{j}"], data[f"values_{l}_{j}"])
+                                 for j in range(a.width)]
+                for k in list(a.params):
+                    a.params[k] = data[f"param_{l}_{k}"].copy()
+            net.history = {k: list(v) for k, v in meta["history"].items()}
+        return net
