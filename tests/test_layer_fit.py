@@ -220,3 +220,26 @@ def test_linear_loss_rejects_unbounded_problems():
         fit_layer(Z, np.ones((1, 1)), q, 0.0, (0, math.inf), loss="linear", bias=False)
     with pytest.raises(ValueError, match="sum to 0"):
         fit_layer(Z, np.ones((1, 1)), np.ones(6), 0.0, (-1, 1), loss="linear", bias=True)
+
+
+# ------------------------------------------------------------------------- property-based tests
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 3), N=st.integers(3, 40),
+       bounds=st.sampled_from(BOUNDS), lam=st.sampled_from([0.0, 1e-3, 0.1, 10.0]),
+       loss=st.sampled_from(["squared", "absolute"]))
+def test_property_feasible_and_certified(seed, n, N, bounds, lam, loss):
+    """Random small layers: bounds hold exactly, the lower bound is below the objective and below
+    an independent tight reference, and the gap meets the tolerance."""
+    Z, V, y = _problem(seed, N=N, n=n)
+    res = fit_layer(Z, V, y, lam, bounds, loss=loss)
+    _check_bounds(res, bounds)
+    assert res.lower_bound <= res.objective
+    ref, viol = _reference(Z, V, y, lam, bounds, loss)
+    if viol <= 1e-9:
+        assert res.lower_bound <= ref + 1e-9 * max(1.0, abs(ref))
+    assert res.success, res.message

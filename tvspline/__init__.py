@@ -11,6 +11,12 @@ The public API:
   joblib, Dask-ready).
 - :class:`SplineRegressor` - a scikit-learn style estimator around :func:`fit`.
 - :func:`design_matrix` - the sparse hat-basis matrix on nonuniform knots.
+- :class:`SplineNetwork` - layered networks with learned spline activations (exact activation
+  steps, certified Lipschitz bound); :func:`fit_layer` - the exact joint activation step.
+- :func:`estimate_w1` and :func:`empirical_w1` - Wasserstein-1 by a 1-Lipschitz critic, and exactly.
+
+Submodules: :mod:`tvspline.nn` (networks, weight constraints, baseline activations),
+:mod:`tvspline.datasets` (the Lipschitz paper's targets), :mod:`tvspline.wasserstein`.
 """
 
 from .bounds import SlopeBounds, firmly_nonexpansive, invertible, lipschitz, monotone, unbounded
@@ -38,6 +44,10 @@ __all__ = [
     "PathResult",
     "SplineRegressor",
     "design_matrix",
+    "SplineNetwork",
+    "fit_layer",
+    "estimate_w1",
+    "empirical_w1",
     "FitResult",
     "Status",
     "SolverFailure",
@@ -56,4 +66,12 @@ def __getattr__(name):
         from .estimator import SplineRegressor
 
         return SplineRegressor
+    if name in ("SplineNetwork", "fit_layer"):
+        from . import nn
+
+        return getattr(nn, name)
+    if name in ("estimate_w1", "empirical_w1"):
+        from . import wasserstein
+
+        return getattr(wasserstein, name)
     raise AttributeError(f"module 'tvspline' has no attribute {name!r}")

@@ -618,6 +618,8 @@ def _certify(neurons, splines, A, y, w, off, bias_fitted, o, loss, lam, rho, bou
         best = max(best, value)
         if best > -math.inf:
             break
+    if loss != "linear":
+        best = max(best, 0.0)  # (u, p) = 0: every term of the objective is non-negative
     return best
 
 
