@@ -233,3 +233,21 @@ def test_w1_rejects_bad_widths():
         estimate_w1(np.zeros((3, 2)), np.ones((3, 2)), [1, 4, 1], progress=False)
     with pytest.raises(ValueError, match="1-Lipschitz critic"):
         estimate_w1(np.zeros(3), np.ones(3), [1, 4, 1], weights="free", progress=False)
+
+
+def test_interpolation_step_keeps_bounds_at_nearly_tied_preactivations():
+    """Re-deriving slopes from values at sites 1e-12 apart must not break the bounds."""
+    from tvspline import LinearSpline
+
+    rng = np.random.default_rng(0)
+    net = SplineNetwork([1, 2, 1], lam=1e-3, random_state=0)
+    base = rng.uniform(-1, 1, 40)
+    z = np.column_stack([np.sort(np.concatenate([base, base + 1e-12])), np.linspace(-1, 1, 80)])
+    f = LinearSpline(np.array([-1.0, 0.3, 1.0]), np.array([1.3, 0.0, 0.7]))  # slopes -1, 1
+    net._acts[0].splines = [f, f]
+    X = np.zeros((80, 1))
+    y = np.zeros(80)
+    net._interpolate_at_data(0, z, X, y, np.ones(80), np.inf)
+    for g in net._acts[0].splines:
+        s = np.diff(g.values) / np.diff(g.knots)
+        assert np.all(s >= -1.0) and np.all(s <= 1.0)

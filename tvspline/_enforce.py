@@ -2,7 +2,8 @@
 
 Slopes recomputed from values, ``(c[k+1] - c[k]) / h[k]``, carry a rounding error of order
 ``ulp(c) / h``, which is large for nearly tied knots. This pass walks left to right and moves each
-value by single ulps until its recomputed slope lies in the bounds, so that anyone re-deriving the
+value by single ulps (after a jump to the bound when it is more than a few ulps out) until its
+recomputed slope lies in the bounds, so that anyone re-deriving the
 slopes from the stored knots and values finds them inside the bounds.
 """
 
@@ -21,6 +22,12 @@ def _enforce(t, c, lo, hi, max_steps):
         h = t[k + 1] - t[k]
         steps = 0
         s = (c[k + 1] - c[k]) / h
+        if s > hi and (s - hi) * h > 4 * np.spacing(abs(c[k + 1])):
+            c[k + 1] = c[k] + h * hi  # far out (tiny h): jump to the bound, then nudge
+            s = (c[k + 1] - c[k]) / h
+        elif s < lo and (lo - s) * h > 4 * np.spacing(abs(c[k + 1])):
+            c[k + 1] = c[k] + h * lo
+            s = (c[k + 1] - c[k]) / h
         while s > hi and steps < max_steps:
             c[k + 1] = np.nextafter(c[k + 1], -np.inf)
             s = (c[k + 1] - c[k]) / h

@@ -32,6 +32,7 @@ import time
 
 import numpy as np
 
+from .._enforce import enforce_slope_bounds
 from .._random import as_generator
 from ..bounds import SlopeBounds, as_bounds, lipschitz
 from ..spline import LinearSpline
@@ -442,10 +443,19 @@ class SplineNetwork:
         """
         act = self._acts[l]
         old = list(act.splines)
+        lo, hi = self.bounds.lo, self.bounds.hi
         interp = []
         for j, f in enumerate(old):
             t = np.unique(z[:, j])
-            interp.append(f if t.size < 2 else LinearSpline(t, f(t)).prune())
+            if t.size < 2:
+                interp.append(f)
+                continue
+            # Slopes recomputed from values at nearly tied sites carry rounding of order
+            # ulp(f) / h: clip them into the bounds, integrate, and nudge by ulps.
+            v = f(t)
+            slopes = np.clip(np.diff(v) / np.diff(t), lo, hi)
+            values = v[0] + np.concatenate([[0.0], np.cumsum(np.diff(t) * slopes)])
+            interp.append(LinearSpline(t, enforce_slope_bounds(t, values, lo, hi)).prune())
         act.splines = interp
         new_obj = self._objective(X, y, w)[0]
         if new_obj <= obj + 1e-12 * max(1.0, abs(obj)):
