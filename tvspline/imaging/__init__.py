@@ -1,0 +1,45 @@
+"""Learned ridge regularisers for images (MATH.md section 7): data, filters, operators, solvers.
+
+- :mod:`~tvspline.imaging.data`: scikit-image's bundled natural images (grey, ``[0, 1]``), the
+  fixed train / test split :data:`TRAIN_IMAGES` / :data:`TEST_IMAGES`, patches, the Shepp-Logan
+  phantom.
+- :mod:`~tvspline.imaging.filters`: :class:`FilterBank` (FFT convolutions with exact adjoints and
+  certified norms), :func:`dct_bank`, :func:`random_bank`.
+- :mod:`~tvspline.imaging.ridge`: :class:`RidgeRegularizer` ``R(x) = sum_i sum_p psi_i((w_i * x)_p)``
+  with linear-spline profiles ``sigma_i = psi_i'``, its certificate and ``save`` / ``load``.
+- :mod:`~tvspline.imaging.operators`: forward models :class:`Identity`, :class:`GaussianBlur`,
+  :class:`ParallelBeamCT`.
+- :mod:`~tvspline.imaging.reconstruction`: :func:`reconstruct` (monotone FISTA / gradient descent).
+
+Needs scikit-image for the data and for the CT geometry reference.
+"""
+
+from .data import IMAGE_NAMES, TEST_IMAGES, TRAIN_IMAGES, load_image, random_patches, shepp_logan, test_images, train_images
+from .filters import BOUNDARIES, FilterBank, dct_bank, random_bank
+from .operators import GaussianBlur, Identity, ParallelBeamCT
+from .reconstruction import ReconstructionResult, ReconstructionWarning, reconstruct
+from .ridge import KINDS, RidgeCertificate, RidgeRegularizer
+
+__all__ = [
+    "TRAIN_IMAGES",
+    "TEST_IMAGES",
+    "IMAGE_NAMES",
+    "load_image",
+    "train_images",
+    "test_images",
+    "random_patches",
+    "shepp_logan",
+    "FilterBank",
+    "BOUNDARIES",
+    "dct_bank",
+    "random_bank",
+    "RidgeRegularizer",
+    "RidgeCertificate",
+    "KINDS",
+    "Identity",
+    "GaussianBlur",
+    "ParallelBeamCT",
+    "reconstruct",
+    "ReconstructionResult",
+    "ReconstructionWarning",
+]
