@@ -25,6 +25,11 @@ by :math:`h`, so nearly tied sites do not spoil the conditioning.
 
 The interior-point answer is accurate to about ``1e-9``; :func:`tvspline.fit` then makes it exact
 with the active-set step and certifies it.
+
+Two kernels run these iterations: ``_ipm_loop_reference``, the original fused single-thread one,
+and the default :func:`tvspline.solvers._ipm_kernels.ipm_loop_twisted`, which factors the same
+matrix in 2x2 blocks from both ends at once (two threads at large sizes) with vectorised
+element-wise passes; ``_KERNEL`` selects one.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ import time
 import numba
 import numpy as np
 
+from ._ipm_kernels import ipm_loop_twisted
 from .base import Candidate, SolverFailure
 
 __all__ = ["solve_ipm"]
@@ -48,9 +54,13 @@ _REGULARISATION = {"bounded": 1e-12, "unbounded": 1e-9}
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _ipm_loop(W, y, h, lam, lo, hi, use_tv, has_lo, has_hi, s, c, pi, u, alpha, beta, gam, dlt,
-              tol, max_iter, reg):
+def _ipm_loop_reference(W, y, h, lam, lo, hi, use_tv, has_lo, has_hi, s, c, pi, u, alpha, beta,
+                        gam, dlt, tol, max_iter, reg):
     """Mehrotra predictor-corrector iterations, all in place; returns (iterations, converged).
+
+    The original fused single-thread kernel, kept as the reference of the faster
+    :func:`tvspline.solvers._ipm_kernels.ipm_loop_twisted` (``tests/test_ipm_kernel.py`` compares
+    them) and selectable through ``_KERNEL``.
 
     Each iteration makes few passes over memory (the method is memory-bound at large sizes):
     one forward pass computes slacks, residuals, the reduced matrix and its LDL^T factor; each
@@ -367,11 +377,26 @@ def _ipm_loop(W, y, h, lam, lo, hi, use_tv, has_lo, has_hi, s, c, pi, u, alpha, 
     return max_iter, False
 
 
-def solve_ipm(problem, tol: float = 1e-9, max_iter: int = 200) -> Candidate:
-    """Solve the squared-loss problem by the interior-point method of the module docstring."""
-    if problem.loss != "squared":
-        raise SolverFailure("the interior-point solver handles the squared loss only")
-    start = time.perf_counter()
+#: Which kernel :func:`solve_ipm` runs: "twisted" (two halves, two threads at large sizes:
+#: ``_ipm_kernels.ipm_loop_twisted``) or "reference" (``_ipm_loop_reference``).
+_KERNEL = "twisted"
+
+
+def _ipm_loop(W, y, h, lam, lo, hi, use_tv, has_lo, has_hi, s, c, pi, u, alpha, beta, gam, dlt, tol,
+              max_iter, reg, kernel=None, par_min=None):
+    """Run the selected kernel on the arrays (updated in place); returns (iterations, converged)."""
+    kernel = _KERNEL if kernel is None else kernel
+    if kernel == "reference":
+        return _ipm_loop_reference(W, y, h, lam, lo, hi, use_tv, has_lo, has_hi, s, c, pi, u, alpha,
+                                   beta, gam, dlt, tol, max_iter, reg)
+    if kernel != "twisted":
+        raise ValueError(f"unknown interior-point kernel {kernel!r}")
+    return ipm_loop_twisted(W, y, h, lam, lo, hi, use_tv, has_lo, has_hi, s, c, pi, u, alpha, beta,
+                            gam, dlt, tol, max_iter, reg, par_min)
+
+
+def _setup(problem):
+    """Normalised data and starting point of the iterations (see the module docstring)."""
     t, K = problem.t, problem.K
     span = t[-1] - t[0]
     h = np.diff(t) / span
@@ -409,14 +434,27 @@ def solve_ipm(problem, tol: float = 1e-9, max_iter: int = 200) -> Candidate:
     beta = np.full(m_eff, 0.5 * lam)
     gam = np.ones(n)
     dlt = np.ones(n)
-    it, converged = _ipm_loop(
-        W, y, h, float(lam), float(lo), float(hi), use_tv, has_lo, has_hi, s, c, pi, u, alpha, beta,
-        gam, dlt, float(tol), int(max_iter),
-        _REGULARISATION["bounded" if (has_lo or has_hi) else "unbounded"],
-    )
+    args = (W, y, h, float(lam), float(lo), float(hi), use_tv, has_lo, has_hi, s, c, pi, u, alpha,
+            beta, gam, dlt)
+    reg = _REGULARISATION["bounded" if (has_lo or has_hi) else "unbounded"]
+    scale = dict(span=span, ymid=ymid, yscale=yscale, wscale=wscale, lo=lo, hi=hi)
+    return args, reg, scale
+
+
+def solve_ipm(problem, tol: float = 1e-9, max_iter: int = 200) -> Candidate:
+    """Solve the squared-loss problem by the interior-point method of the module docstring."""
+    if problem.loss != "squared":
+        raise SolverFailure("the interior-point solver handles the squared loss only")
+    start = time.perf_counter()
+    t = problem.t
+    args, reg, sc = _setup(problem)
+    s, c, pi = args[9], args[10], args[11]
+    it, converged = _ipm_loop(*args, float(tol), int(max_iter), reg)
     status = "optimal" if converged else "max_iter"
     if not (np.all(np.isfinite(s)) and np.all(np.isfinite(c))):
         raise SolverFailure("interior-point iterations diverged (non-finite iterate)")
+    span, ymid, yscale, wscale = sc["span"], sc["ymid"], sc["yscale"], sc["wscale"]
+    lo, hi = sc["lo"], sc["hi"]
     factor = yscale * yscale * wscale
     slopes = np.clip(s, lo, hi) * yscale / span
     v = pi * np.diff(t) * (factor / yscale)
