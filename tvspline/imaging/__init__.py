@@ -10,6 +10,8 @@
 - :mod:`~tvspline.imaging.operators`: forward models :class:`Identity`, :class:`GaussianBlur`,
   :class:`ParallelBeamCT`.
 - :mod:`~tvspline.imaging.reconstruction`: :func:`reconstruct` (monotone FISTA / gradient descent).
+- :mod:`~tvspline.imaging.training`: :func:`fit_profiles` (exact QP for fixed filters),
+  :func:`train_ridge` (also ``RidgeRegularizer.train``), :func:`pretrained` (shipped models).
 
 Needs scikit-image for the data and for the CT geometry reference.
 """
@@ -19,6 +21,7 @@ from .filters import BOUNDARIES, FilterBank, dct_bank, random_bank
 from .operators import GaussianBlur, Identity, ParallelBeamCT
 from .reconstruction import ReconstructionResult, ReconstructionWarning, reconstruct
 from .ridge import KINDS, RidgeCertificate, RidgeRegularizer
+from .training import MODELS_DIR, PRETRAINED_KINDS, ProfileFit, fit_profiles, initial_bank, pretrained, psnr, train_ridge
 
 __all__ = [
     "TRAIN_IMAGES",
@@ -42,4 +45,12 @@ __all__ = [
     "reconstruct",
     "ReconstructionResult",
     "ReconstructionWarning",
+    "fit_profiles",
+    "ProfileFit",
+    "train_ridge",
+    "initial_bank",
+    "pretrained",
+    "PRETRAINED_KINDS",
+    "MODELS_DIR",
+    "psnr",
 ]
