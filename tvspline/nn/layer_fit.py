@@ -356,6 +356,19 @@ def _splines_from_solution(neurons, cvals, svals, bounds, rtol):
             slopes = np.repeat(run, np.diff(np.append(starts, slopes.size)))
         values = np.concatenate([[0.0], np.cumsum(np.diff(t) * slopes)])
         values += float(np.mean(c_solver - values))
+        if bounds.lo == bounds.hi:
+            # affine: stored on knots a unit (or |t0|) apart, where a float pair with exactly
+            # this slope exists even when the sites are too close for one
+            # integer knots a unit apart and a value on a 2^-40 grid: v0 + lo is then exact
+            a = math.floor(t[0])
+            v0 = values[0] + bounds.lo * (a - t[0])
+            v0 = math.ldexp(round(math.ldexp(v0, 40)), -40)
+            wide = np.array([a, a + 1.0])
+            vals = np.array([v0, v0 + bounds.lo])
+            out.append(LinearSpline(wide, enforce_slope_bounds(wide, vals, bounds.lo, bounds.hi)))
+            pc += k
+            ps += k - 1
+            continue
         keep = np.ones(k, dtype=bool)
         keep[1:-1] = slopes[1:] != slopes[:-1]
         c = enforce_slope_bounds(t[keep], values[keep], bounds.lo, bounds.hi)
@@ -501,7 +514,7 @@ def _best_bias(o_nobias, y, w, loss):
     return b
 
 
-def _tv2_bound_cost(g, knots, slopes, lam, bounds):
+def _tv2_bound_cost(g, knots, slopes, lam, bounds, n_terms=0):
     """Upper bound on R*(-g) from a dual path (inf when the path needs a forbidden sign)."""
     h = np.diff(knots)
     v = h * np.cumsum(g)[:-1]
@@ -512,9 +525,11 @@ def _tv2_bound_cost(g, knots, slopes, lam, bounds):
     moved = np.abs(vout - v)
     if moved.size and moved.max() > 0:
         # A step needs nu of a sign whose bound is infinite: the estimate is not dual feasible,
-        # unless the mismatch is the rounding of the prefix sums (K ulps of their scale).
-        scale = float(np.max(np.abs(z))) + float(np.max(np.abs(v)))
-        if moved.max() > 8 * v.size * np.finfo(float).eps * scale:
+        # unless the mismatch is within the a-priori rounding bound of the sums that built it
+        # (g: sums of up to n_terms products; v, z: prefix sums over K terms), 4 (K + n_terms)
+        # eps times the sum of |h_k| |g|-prefix sums.
+        scale = float(np.sum(h * np.cumsum(np.abs(g))[:-1])) + float(np.max(np.abs(z)))
+        if moved.max() > 4 * (v.size + 1 + n_terms) * np.finfo(float).eps * scale:
             return math.inf
     cost = 0.0
     pos, neg = nu > 0, nu < 0
@@ -572,7 +587,7 @@ def _bound_value(neurons, splines, AT, u, p, c0, y, w, off, loss, lam, rho, boun
     for nr, f in zip(neurons, splines):
         k = nr.knots.size
         slopes = np.diff(f(nr.knots)) / np.diff(nr.knots)
-        bound -= _tv2_bound_cost(g[pos:pos + k], nr.knots, slopes, lam, bounds)
+        bound -= _tv2_bound_cost(g[pos:pos + k], nr.knots, slopes, lam, bounds, n_terms=u.size + 1)
         pos += k
         if bound == -math.inf:
             return bound
@@ -613,7 +628,8 @@ def _certify(neurons, splines, A, y, w, off, bias_fitted, o, loss, lam, rho, bou
     best = -math.inf
     # Scaling (u, p) by alpha < 1 shrinks the zero-cost dual path into |z| <= lam when the
     # estimate overshoots by rounding; it is still dual feasible (the conditions are linear).
-    for alpha in ((1.0,) if loss == "linear" else (1.0, 1 - 1e-12, 1 - 1e-10, 1 - 1e-8, 1 - 1e-6)):
+    ladder = (1.0,) + tuple(1.0 - 10.0 ** (-k / 4) for k in range(48, 23, -1))  # 1 - 1e-12 .. 1 - 1e-6
+    for alpha in ((1.0,) if loss == "linear" else ladder):
         value = _bound_value(neurons, splines, AT, alpha * u, alpha * p, c0, y, w, off, loss, lam, rho, bounds)
         best = max(best, value)
         if best > -math.inf:
