@@ -34,6 +34,17 @@ def as_1d_float(values, name: str, *, allow_empty: bool = False) -> np.ndarray:
     return arr
 
 
+def check_finite(arr: np.ndarray, name: str) -> np.ndarray:
+    """Raise naming ``name``, the first bad value and its index if ``arr`` has NaN or inf."""
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        i = tuple(int(v) for v in np.argwhere(bad)[0])
+        raise ValueError(
+            f"{name} must be finite, got {float(arr[i])!r} at index {i} ({int(bad.sum())} non-finite values)"
+        )
+    return arr
+
+
 def check_lam(lam) -> float:
     """λ must be a finite real number >= 0."""
     try:

@@ -40,7 +40,7 @@ from scipy.stats import wasserstein_distance
 
 from dataclasses import dataclass, field
 
-from ._validate import check_choice
+from ._validate import check_choice, check_finite
 
 __all__ = ["empirical_w1", "estimate_w1", "W1Estimate"]
 
@@ -59,13 +59,7 @@ def _as_samples(samples, name: str) -> np.ndarray:
         raise ValueError(f"{name} must have shape (n,) or (n, d), got shape {arr.shape}")
     if arr.shape[0] < 1 or arr.shape[1] < 1:
         raise ValueError(f"{name} must contain at least one sample of dimension >= 1, got shape {arr.shape}")
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        i = tuple(int(v) for v in np.argwhere(bad)[0])
-        raise ValueError(
-            f"{name} must be finite, got {float(arr[i])!r} at index {i} ({int(bad.sum())} non-finite values)"
-        )
-    return arr
+    return check_finite(arr, name)
 
 
 def _w1_assignment(p: np.ndarray, q: np.ndarray) -> float:

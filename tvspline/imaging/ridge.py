@@ -56,6 +56,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._validate import check_positive
 from ..spline import LinearSpline
 from .filters import FilterBank
 
@@ -65,16 +66,6 @@ KINDS = ("convex", "weakly_convex")
 
 _FORMAT = "tvspline.imaging.RidgeRegularizer"
 _FORMAT_VERSION = 1
-
-
-def _positive(value, name, *, strict=True):
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number, got {value!r}") from None
-    if not math.isfinite(out) or (out <= 0 if strict else out < 0):
-        raise ValueError(f"{name} must be {'>' if strict else '>='} 0 and finite, got {value!r}")
-    return out
 
 
 @dataclass(frozen=True)
@@ -205,13 +196,13 @@ class RidgeRegularizer:
         for i, p in enumerate(profiles):
             if not isinstance(p, LinearSpline):
                 raise TypeError(f"profiles[{i}] must be a tvspline.LinearSpline, got {type(p).__name__}")
-        L = _positive(L, "L")
+        L = check_positive(L, "L")
         if kind == "convex":
             if rho is not None and float(rho) != 0.0:
                 raise ValueError(f"rho must be None or 0 for kind='convex', got {rho!r}")
             rho = 0.0
         else:
-            rho = 1.0 if rho is None else _positive(rho, "rho", strict=False)
+            rho = 1.0 if rho is None else check_positive(rho, "rho", strict=False)
         self._filters = filters
         self._profiles = profiles
         self._kind = kind
@@ -369,7 +360,7 @@ class RidgeRegularizer:
         >>> round(reg.alpha(0.1), 12), round(reg.alpha(0.2), 12)  # power law beyond the table
         (2.0, 3.633482898642)
         """
-        sigma = _positive(sigma, "sigma")
+        sigma = check_positive(sigma, "sigma")
         if self._table is None:
             return sigma**2
         s, a = self._table
@@ -390,7 +381,7 @@ class RidgeRegularizer:
         ``scaled(a).alpha(s) * scaled(a).value(x) == alpha(s) * value(x)``). For denoising at
         noise level ``sigma`` use ``reg.scaled(reg.alpha(sigma))`` with unit weight.
         """
-        alpha = _positive(alpha, "alpha")
+        alpha = check_positive(alpha, "alpha")
         profiles = [LinearSpline(p.knots, alpha * p.values) for p in self._profiles]
         table = None if self._table is None else (self._table[0], self._table[1] / alpha)
         return RidgeRegularizer(

@@ -32,7 +32,7 @@ import warnings
 import numpy as np
 
 from .._random import as_generator
-from .._validate import check_choice
+from .._validate import check_choice, check_finite
 from ..exceptions import TVSplineWarning
 
 __all__ = ["project_spectral", "project_orthonormal", "bjorck_orthonormalize", "spectral_norm"]
@@ -51,13 +51,7 @@ def _as_matrix(W, name: str = "W") -> np.ndarray:
         raise TypeError(f"{name} must be an array of real numbers, got {type(W).__name__}") from None
     if arr.ndim != 2 or arr.size == 0:
         raise ValueError(f"{name} must be a non-empty 2-D array, got shape {arr.shape}")
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        i = tuple(int(v) for v in np.argwhere(bad)[0])
-        raise ValueError(
-            f"{name} must be finite, got {float(arr[i])!r} at index {i} ({int(bad.sum())} non-finite values)"
-        )
-    return arr
+    return check_finite(arr, name)
 
 
 def _check_int(value, name: str, minimum: int) -> int:

@@ -337,6 +337,12 @@ def _assemble(neurons, A, y, w, off, loss, lam, rho, bounds, bias, N, d):
 # evaluation and certificate
 
 
+def _integrate_to(t, slopes, target):
+    """Values with the given slopes on knots ``t``, shifted to ``target`` in the mean."""
+    values = np.concatenate([[0.0], np.cumsum(np.diff(t) * slopes)])
+    return values + float(np.mean(target - values))
+
+
 def _splines_from_solution(neurons, cvals, svals, bounds, rtol):
     """Splines from the solver's slopes: clipped into the bounds, optionally snapped into runs
     (relative tolerance ``rtol``), integrated, shifted to the solver's values in the mean, stored
@@ -354,12 +360,10 @@ def _splines_from_solution(neurons, cvals, svals, bounds, rtol):
             mean = np.add.reduceat(slopes * h, starts) / np.add.reduceat(h, starts)
             run = np.clip(np.where(np.isnan(fixed), mean, fixed), bounds.lo, bounds.hi)
             slopes = np.repeat(run, np.diff(np.append(starts, slopes.size)))
-        values = np.concatenate([[0.0], np.cumsum(np.diff(t) * slopes)])
-        values += float(np.mean(c_solver - values))
+        values = _integrate_to(t, slopes, c_solver)
         if bounds.lo == bounds.hi:
-            # affine: stored on knots a unit (or |t0|) apart, where a float pair with exactly
-            # this slope exists even when the sites are too close for one
-            # integer knots a unit apart and a value on a 2^-40 grid: v0 + lo is then exact
+            # affine: stored on integer knots a unit apart with a value on a 2^-40 grid, so that
+            # v0 + lo is exact even when the sites are too close for any float pair to have it
             a = math.floor(t[0])
             v0 = values[0] + bounds.lo * (a - t[0])
             v0 = math.ldexp(round(math.ldexp(v0, 40)), -40)
@@ -460,8 +464,7 @@ def _solve_structure(neurons, splines, G, y, w, off, lam, rho, bounds, fit_bias)
             return None
         s_new[fixed] = sl[fixed]
         s_new = np.clip(s_new, lo, hi)
-        values = np.concatenate([[0.0], np.cumsum(np.diff(t) * s_new)])
-        values += float(np.mean(c - values))
+        values = _integrate_to(t, s_new, c)
         out.append(LinearSpline(t, enforce_slope_bounds(t, values, lo, hi)))
     return out
 
