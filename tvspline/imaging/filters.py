@@ -62,6 +62,11 @@ _NORM_GRID = 512
 _ROUNDING_MARGIN = 1e-12
 #: Default safety margin of :meth:`FilterBank.normalized`: ``||W|| <= 1 / (1 + margin)``.
 DEFAULT_MARGIN = 1e-6
+#: With ``boundary="valid"`` and at most this many taps per filter, :meth:`FilterBank.apply` and
+#: :meth:`FilterBank.adjoint` sum shifted copies of the image (one multiply-add per tap) instead of
+#: going through the FFT: for 2x2 and 3x3 banks on 48x48 patches it is several times faster. Both
+#: paths compute the same convolution (to rounding).
+DIRECT_MAX_TAPS = 9
 
 
 def _check_int(value, name, minimum=1):
@@ -197,6 +202,8 @@ class FilterBank:
             ``H', W'`` given by :meth:`output_shape`.
         """
         x = _as_images(x, "x")
+        if self._direct():
+            return self._apply_direct(x)
         grid, spec, (r0, c0), (h, w) = self._plan(x.shape[-2:])
         X = sfft.rfft2(x, s=grid, axes=(-2, -1))
         y = sfft.irfft2(X[..., None, :, :] * spec, s=grid, axes=(-2, -1))
@@ -230,9 +237,12 @@ class FilterBank:
             else:
                 shape = (h, w)
         shape = _check_shape(shape)
-        grid, spec, (r0, c0), out = self._plan(shape)
+        out = self.output_shape(shape)
         if z.shape[-2:] != out:
             raise ValueError(f"z has responses of shape {z.shape[-2:]}, expected {out} for images of shape {shape}")
+        if self._direct():
+            return self._adjoint_direct(z, shape)
+        grid, spec, (r0, c0), out = self._plan(shape)
         if self._boundary == "periodic":
             padded = z
         else:
@@ -242,6 +252,42 @@ class FilterBank:
         Y = (Z * np.conj(spec)).sum(axis=-3)
         y = sfft.irfft2(Y, s=grid, axes=(-2, -1))
         return np.ascontiguousarray(y[..., : shape[0], : shape[1]])
+
+    # ------------------------------------------------------------------ direct path (small filters)
+    def _direct(self) -> bool:
+        k1, k2 = self.kernel_shape
+        return self._boundary == "valid" and k1 * k2 <= DIRECT_MAX_TAPS
+
+    def _apply_direct(self, x):
+        """"valid" convolution by shifted sums: ``z[r, c] = sum_ab w[a, b] x[r + k1-1-a, c + k2-1-b]``."""
+        k1, k2 = self.kernel_shape
+        h, w = self.output_shape(x.shape[-2:])
+        z = np.zeros(x.shape[:-2] + (self.n_filters, h, w))
+        for a in range(k1):
+            for b in range(k2):
+                xs = x[..., k1 - 1 - a : k1 - 1 - a + h, k2 - 1 - b : k2 - 1 - b + w]
+                for i in range(self.n_filters):
+                    c = self._w[i, a, b]
+                    if c != 0.0:
+                        z[..., i, :, :] += c * xs
+        return z
+
+    def _adjoint_direct(self, z, shape):
+        """Transpose of :meth:`_apply_direct`."""
+        k1, k2 = self.kernel_shape
+        h, w = z.shape[-2:]
+        y = np.zeros(z.shape[:-3] + tuple(shape))
+        for a in range(k1):
+            for b in range(k2):
+                acc = None
+                for i in range(self.n_filters):
+                    c = self._w[i, a, b]
+                    if c != 0.0:
+                        t = c * z[..., i, :, :]
+                        acc = t if acc is None else acc + t
+                if acc is not None:
+                    y[..., k1 - 1 - a : k1 - 1 - a + h, k2 - 1 - b : k2 - 1 - b + w] += acc
+        return y
 
     # ------------------------------------------------------------------ norms
     def spectrum_max(self, grid) -> float:
