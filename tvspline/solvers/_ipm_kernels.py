@@ -982,41 +982,17 @@ def _ymax(y):
     return ymax
 
 
-@numba.njit(cache=True)
-def _new(n, fill):
-    """``np.full(n, fill)`` (``np.empty(n)`` if fill is NaN) allocated by Numba's runtime.
-
-    NumPy advises the kernel to back arrays of 4 MiB and more with transparent huge pages; on a
-    long-running machine the first touch of such memory can stall on compaction. Measured on the
-    2-core development machine, first fit at 1e6 sites in a new process: 0.9 s of system time with
-    NumPy's allocation, 0.35 s without the advice, the same iteration time once warm. The
-    workspace is touched once per process (later fits reuse the freed memory), so it is allocated
-    here without the advice.
-    """
-    a = np.empty(n)
-    if not math.isnan(fill):
-        a[:] = fill
-    return a
-
-
-def new_array(n, fill=math.nan):
-    """A float64 array of length ``n`` filled with ``fill`` (left uninitialised if NaN), for the
-    large arrays of the solver (see :func:`_new`)."""
-    return _new(int(n), float(fill))
-
-
 def _workspace(n, m, has_lo, has_hi):
     """Arrays of the iterations (the same in both drivers)."""
     nb_hi = n if has_hi else 0
     nb_lo = n if has_lo else 0
     K = n + 1
-    z = lambda k: new_array(k, 0.0)  # noqa: E731
-    e = new_array
+    e = np.empty
     ws = dict(
-        th=z(n), zt=z(n), Pa=z(m), Pb=z(m), Pg=z(nb_hi),
-        Pd=z(nb_lo), Rc=e(K), bs=e(n), bpi=e(n), Bs=e(n), Rd=e(n), X=e(n), Z=e(n), V=e(n),
+        th=np.zeros(n), zt=np.zeros(n), Pa=np.zeros(m), Pb=np.zeros(m), Pg=np.zeros(nb_hi),
+        Pd=np.zeros(nb_lo), Rc=e(K), bs=e(n), bpi=e(n), Bs=e(n), Rd=e(n), X=e(n), Z=e(n), V=e(n),
         Y1=e(n), Y2=e(n), ds=e(n), dpi=e(n), dc=e(K), du=e(m), da=e(m), db=e(m), dg=e(nb_hi),
-        dd=e(nb_lo), scr=np.empty((2, 6, _BLOCK)), part=np.zeros((2, 3)),
+        dd=e(nb_lo), scr=e((2, 6, _BLOCK)), part=np.zeros((2, 3)),
     )
     return ws, 2 * m + nb_hi + nb_lo
 

@@ -40,7 +40,7 @@ import time
 import numba
 import numpy as np
 
-from ._ipm_kernels import ipm_loop_twisted, new_array
+from ._ipm_kernels import ipm_loop_twisted
 from .base import Candidate, SolverFailure
 
 __all__ = ["solve_ipm"]
@@ -425,17 +425,15 @@ def _setup(problem):
         s0 = min(hi - 1.0, 0.0)
     else:
         s0 = 0.0
-    # The iterates are allocated without NumPy's huge-page advice, like the kernel's workspace.
-    s = new_array(n, s0)
-    c = new_array(n + 1)
-    c[:] = y
-    pi = new_array(n, 0.0)
+    s = np.full(n, s0)
+    c = y.copy()
+    pi = np.zeros(n)
     m_eff = m if use_tv else 0
-    u = new_array(m_eff, 1.0)  # |diff(s)| + 1 at the constant start
-    alpha = new_array(m_eff, 0.5 * lam)
-    beta = new_array(m_eff, 0.5 * lam)
-    gam = new_array(n, 1.0)
-    dlt = new_array(n, 1.0)
+    u = np.abs(np.diff(s))[:m_eff] + 1.0
+    alpha = np.full(m_eff, 0.5 * lam)
+    beta = np.full(m_eff, 0.5 * lam)
+    gam = np.ones(n)
+    dlt = np.ones(n)
     args = (W, y, h, float(lam), float(lo), float(hi), use_tv, has_lo, has_hi, s, c, pi, u, alpha,
             beta, gam, dlt)
     reg = _REGULARISATION["bounded" if (has_lo or has_hi) else "unbounded"]
