@@ -11,7 +11,10 @@
   :class:`ParallelBeamCT`.
 - :mod:`~tvspline.imaging.reconstruction`: :func:`reconstruct` (monotone FISTA / gradient descent).
 - :mod:`~tvspline.imaging.training`: :func:`fit_profiles` (exact QP for fixed filters),
-  :func:`train_ridge` (also ``RidgeRegularizer.train``), :func:`pretrained` (shipped models).
+  :func:`train_ridge` (linearised outer loop), :func:`pretrained` (shipped models).
+- :mod:`~tvspline.imaging.bilevel`: :func:`train_ridge_bilevel` (profiles, noise table and
+  filters learned for the exact denoiser by implicit differentiation; the default of
+  ``RidgeRegularizer.train``), :func:`difference_bank`.
 
 Needs scikit-image for the data and for the CT geometry reference.
 """
@@ -22,6 +25,7 @@ from .operators import GaussianBlur, Identity, ParallelBeamCT
 from .reconstruction import ReconstructionResult, ReconstructionWarning, reconstruct
 from .ridge import KINDS, RidgeCertificate, RidgeRegularizer
 from .training import MODELS_DIR, PRETRAINED_KINDS, ProfileFit, fit_profiles, initial_bank, pretrained, psnr, train_ridge
+from .bilevel import difference_bank, train_ridge_bilevel
 
 __all__ = [
     "TRAIN_IMAGES",
@@ -48,6 +52,8 @@ __all__ = [
     "fit_profiles",
     "ProfileFit",
     "train_ridge",
+    "train_ridge_bilevel",
+    "difference_bank",
     "initial_bank",
     "pretrained",
     "PRETRAINED_KINDS",

@@ -421,6 +421,66 @@ class RidgeRegularizer:
         y = np.asarray(y, dtype=np.float64)
         return reconstruct(y, Identity(y.shape), self, self.alpha(sigma), **kwargs)
 
+    def reconstruct(self, y, forward, adjoint=None, sigma=None, *, alpha=None, norm_squared=None,
+                    random_state=0, **kwargs):
+        """Minimise ``1/2 ||H x - y||^2 + alpha R(x)`` for a linear forward model ``H``.
+
+        Parameters
+        ----------
+        y : array_like
+            Measurements.
+        forward : operator or callable
+            An operator object (``forward``, ``adjoint``, ``norm_squared()``, e.g.
+            :class:`~tvspline.imaging.ParallelBeamCT`), or a callable ``x -> H x`` given with
+            ``adjoint``.
+        adjoint : callable, optional
+            ``r -> H^T r`` when ``forward`` is a callable. Checked on a random pair:
+            ``<H x, r> = <x, H^T r>`` to 1e-8 relative, else ``ValueError``.
+        sigma : float, optional
+            Noise level: ``alpha = self.alpha(sigma)`` (the noise table).
+        alpha : float, optional
+            The weight itself (instead of ``sigma``).
+        norm_squared : float, optional
+            ``||H||^2`` for callables. Without it, 100 power iterations estimate it and 1.01 times
+            the estimate is used (an estimate, not a certified bound).
+        random_state : int, optional
+            Seed of the adjointness check and the power iteration.
+        **kwargs
+            Passed to :func:`tvspline.imaging.reconstruct` (``x0``, ``max_iter``, ``tol``, ...).
+
+        Returns
+        -------
+        ReconstructionResult
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tvspline.imaging import pretrained
+        >>> reg = pretrained("convex")
+        >>> x = np.random.default_rng(0).random((20, 20))
+        >>> H = lambda v: 0.5 * (v + np.roll(v, 1, axis=1))          # a small blur ...
+        >>> Ht = lambda r: 0.5 * (r + np.roll(r, -1, axis=1))        # ... and its adjoint
+        >>> res = reg.reconstruct(H(x), H, Ht, sigma=5 / 255, norm_squared=1.0, tol=1e-6, max_iter=5000)
+        >>> res.converged
+        True
+        """
+        from .reconstruction import reconstruct
+
+        if (sigma is None) == (alpha is None):
+            raise ValueError("give exactly one of sigma (noise level) and alpha (weight)")
+        weight = self.alpha(sigma) if alpha is None else float(alpha)
+        y = np.asarray(y, dtype=np.float64)
+        if adjoint is None:
+            if not (hasattr(forward, "forward") and hasattr(forward, "adjoint")):
+                raise TypeError("forward must be an operator with forward/adjoint methods, or a callable given "
+                                "with adjoint")
+            op = forward
+        else:
+            if not (callable(forward) and callable(adjoint)):
+                raise TypeError("forward and adjoint must be callables")
+            op = _CallableOperator(forward, adjoint, y, norm_squared, random_state)
+        return reconstruct(y, op, self, weight, **kwargs)
+
     # ------------------------------------------------------------------ serialisation
     def save(self, path) -> None:
         """Save to an ``.npz`` file (float64 arrays and strings, no pickle): lossless.
@@ -507,6 +567,47 @@ class RidgeRegularizer:
             f"kernel_shape={self._filters.kernel_shape}, boundary={self._filters.boundary!r}, "
             f"bounds={self.slope_bounds}, slopes in [{smin.min():.6g}, {smax.max():.6g}])"
         )
+
+
+class _CallableOperator:
+    """``forward`` / ``adjoint`` callables as the operator :func:`reconstruct` expects."""
+
+    def __init__(self, forward, adjoint, y, norm_squared, random_state):
+        self._f, self._a = forward, adjoint
+        rng = np.random.default_rng(random_state)
+        x = np.asarray(adjoint(y), dtype=np.float64)
+        u = rng.standard_normal(x.shape)
+        r = rng.standard_normal(np.shape(y))
+        lhs = float(np.vdot(np.asarray(forward(u), dtype=np.float64), r))
+        rhs = float(np.vdot(u, np.asarray(adjoint(r), dtype=np.float64)))
+        if abs(lhs - rhs) > 1e-8 * max(abs(lhs), abs(rhs), 1e-300):
+            raise ValueError(f"adjoint is not the adjoint of forward: <Hu, r> = {lhs!r}, <u, H^T r> = {rhs!r}")
+        if norm_squared is None:
+            v = u / np.linalg.norm(u)
+            est = 0.0
+            for _ in range(100):
+                w = np.asarray(adjoint(forward(v)), dtype=np.float64)
+                est = float(np.linalg.norm(w))
+                if est == 0:
+                    break
+                v = w / est
+            norm_squared = 1.01 * est
+        norm_squared = float(norm_squared)
+        if not (norm_squared > 0 and math.isfinite(norm_squared)):
+            raise ValueError(f"norm_squared must be > 0 and finite, got {norm_squared!r}")
+        self._n2 = norm_squared
+
+    def forward(self, x):
+        return np.asarray(self._f(x), dtype=np.float64)
+
+    def adjoint(self, r):
+        return np.asarray(self._a(r), dtype=np.float64)
+
+    def norm_squared(self) -> float:
+        return self._n2
+
+    def min_eigenvalue(self) -> float:
+        return 0.0
 
 
 def _rebuild(filters, profiles, kind, L, rho, noise_levels, alphas):

@@ -715,8 +715,19 @@ def train_ridge(images, kind: str = "convex", sigmas=(5 / 255, 15 / 255, 25 / 25
     return (reg, history) if return_history else reg
 
 
-def _train_classmethod(cls, images, kind="convex", sigmas=(5 / 255, 15 / 255, 25 / 255), **kwargs):
-    """``RidgeRegularizer.train(images, kind=..., sigmas=..., random_state=...)``: see :func:`train_ridge`."""
+def _train_classmethod(cls, images, kind="convex", sigmas=(5 / 255, 15 / 255, 25 / 255), method="bilevel", **kwargs):
+    """``RidgeRegularizer.train(images, kind=..., sigmas=..., random_state=..., method=...)``.
+
+    ``method="bilevel"`` (default): :func:`tvspline.imaging.bilevel.train_ridge_bilevel` (exact
+    denoiser, implicit gradients); ``method="linearised"``: :func:`train_ridge` (exact one-step
+    profile QPs, heuristic outer loop). Keyword arguments go to the chosen function.
+    """
+    if method == "bilevel":
+        from .bilevel import train_ridge_bilevel
+
+        return train_ridge_bilevel(images, kind, sigmas, **kwargs)
+    if method != "linearised":
+        raise ValueError(f"unknown method {method!r}; expected 'bilevel' or 'linearised'")
     kwargs.pop("return_history", None)
     return train_ridge(images, kind, sigmas, **kwargs)
 
