@@ -3,7 +3,7 @@ r"""The learned profiles of the shipped ridge regularisers (CRR-NN / WCRR-NN typ
 ``R(x) = sum_i sum_p psi_i((w_i * x)_p)`` with linear-spline profiles ``sigma_i = psi_i'``:
 :func:`tvspline.imaging.pretrained` ``("convex")`` has slopes of every ``sigma_i`` in ``[0, L]``
 (so every ``psi_i`` is convex), ``("weakly_convex")`` in ``[-rho, L]``. Drawn: every ``sigma_i``
-and ``psi_i`` of both models, and the 16 filters ``w_i`` as small images. The bounds are read
+and ``psi_i`` of both models, and their filters ``w_i`` as small images. The bounds are read
 from the models' certificates (:meth:`RidgeRegularizer.check_certificate`).
 """
 
