@@ -42,12 +42,11 @@ import math
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.signal import fftconvolve
 
 from .._random import as_generator
 from .filters import FilterBank
 from .ridge import RidgeRegularizer
-from .training import _balanced_patches, _splines_from_coefficients
+from .training import _balanced_patches, _corr_grad, _splines_from_coefficients
 
 __all__ = ["difference_bank", "train_bilevel"]
 
@@ -197,15 +196,6 @@ def _cg(W, der, alphas, r, tol=1e-10, max_iter=300):
         p = res + b[:, None, None] * p
         rr = rr_new
     return v
-
-
-def _corr_grad(a, b, k):
-    """Gradient in the filter ``w`` of ``sum_n <w * a_n, b_n>`` ("valid" convolution).
-
-    ``a`` has shape (n, 1, H, W), ``b`` (n, F, h, w); returns (F, k1, k2).
-    """
-    c = fftconvolve(a, b[..., ::-1, ::-1], mode="valid", axes=(-2, -1))
-    return c.sum(axis=0)[..., ::-1, ::-1]
 
 
 def _filter_grad(W, xh, v, sig, der, alphas):
