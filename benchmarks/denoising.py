@@ -24,7 +24,7 @@ of the sinogram's maximum (seeded). FBP: ``skimage.transform.iradon`` (ramp filt
 ``circle=True``). TV: ``denoise_tv_chambolle`` applied to the FBP (a post-processing baseline, not
 a variational TV reconstruction). Learned convex: ``reconstruct(y, ct, pretrained("convex"),
 alpha)`` from zero, 300 FISTA iterations at most. The TV weight (30 weights, geometric in
-[1e-4, 0.5]) and alpha (7 values, geometric in [1, 1000]) are tuned per noise level on a TUNING image that is not the phantom (the train image ``chelsea`` resized to the CT size and
+[1e-4, 0.5]) and alpha (9 values, geometric in [1, 1e4]) are tuned per noise level on a TUNING image that is not the phantom (the train image ``chelsea`` resized to the CT size and
 set to zero outside the inscribed disc): nothing is tuned on the phantom.
 
 Writes ``benchmarks/results/denoising.{csv,md}`` and ``benchmarks/results/denoising_ct.{csv,md}``.
@@ -63,7 +63,7 @@ RESULTS = os.path.join(HERE, "results")
 SIGMAS_255 = (5, 15, 25)
 TV_WEIGHTS = np.geomspace(0.005, 0.5, 25)
 CT_TV_WEIGHTS = np.geomspace(1e-4, 0.5, 30)
-CT_ALPHAS = np.geomspace(1.0, 1e3, 7)
+CT_ALPHAS = np.geomspace(1.0, 1e4, 9)
 
 
 def noisy_image(x, sigma_255, index):
