@@ -293,7 +293,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", nargs="+", default=["1e3", "1e4", "1e5", "1e6"])
     ap.add_argument("--budget", type=float, default=300.0, help="time limit per peer run (s)")
-    ap.add_argument("--bounds", nargs="+", default=list(BOUNDS))
+    ap.add_argument("--bounds", nargs="+", default=list(BOUNDS), choices=list(BOUNDS))
     ap.add_argument("--peers", nargs="*", default=list(CVXPY_PEERS) + ["trendfilter", "pwlf"],
                     choices=list(NOTES)[1:], metavar="NAME",
                     help=f"peer solvers to run, of {', '.join(list(NOTES)[1:])} (none: tvspline only)")

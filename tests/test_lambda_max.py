@@ -130,3 +130,46 @@ def test_lambda_max_matches_reference_bisection(seed, trend, bounds, M):
 def test_lambda_max_zero_when_slope_is_pinned(slope):
     x, y, w = _data(0, "uniform", 0.5)
     assert tvspline.lambda_max(x, y, (slope, slope), weights=w) == 0.0
+
+
+# ------------------------------------------------------------------ the deferred affine certificate
+def _large_problem(M=20_000, seed=3):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-3, 3, M)
+    return x, np.sin(2 * x) + 0.3 * rng.standard_normal(M)
+
+
+def test_affine_certificate_is_deferred_only_when_the_line_cannot_be_optimal():
+    from tvspline import _problem
+    from tvspline.fitting import _affine_spline, _affine_worth_certifying
+
+    x, y = _large_problem()
+    lmax = tvspline.lambda_max(x, y, (-1, 1))
+    for lam, expected in ((0.1, False), (lmax, True), (1.5 * lmax, True)):
+        problem = _problem.prepare(x, y, lam, (-1, 1), None, "squared", 1.0)
+        assert _affine_worth_certifying(problem, _affine_spline(problem)) is expected, lam
+    # at or above lambda_max the line is certified before any solver runs
+    res = tvspline.fit(x, y, 1.01 * lmax, (-1, 1))
+    assert res.status == tvspline.Status.OPTIMAL and res.solver == "affine" and res.n_iter == 0
+
+
+def test_deferred_affine_certificate_is_computed_when_every_solver_fails(monkeypatch):
+    import tvspline.fitting as fitting
+    from tvspline import _problem
+    from tvspline.solvers.base import SolverFailure
+
+    x, y = _large_problem()
+    problem = _problem.prepare(x, y, 0.1, (-1, 1), None, "squared", 1.0)
+    line = fitting._affine_spline(problem)
+    assert not fitting._affine_worth_certifying(problem, line)
+    expected, _ = fitting._certify(problem, line)
+
+    def failing(*args, **kwargs):
+        raise SolverFailure("failing on purpose")
+
+    monkeypatch.setattr(fitting, "_run_backend", failing)
+    with pytest.warns(InaccurateSolutionWarning):
+        res = tvspline.fit(x, y, 0.1, (-1, 1))
+    assert res.status == tvspline.Status.SOLVER_FAILED and res.solver == "affine"
+    assert math.isfinite(res.lower_bound) and res.lower_bound == expected
+    assert res.lower_bound <= res.objective

@@ -188,6 +188,7 @@ class _CandidatePool:
         self.lower = -math.inf
         self.z = None
         self.best = None  # (objective, data, tv2, name, spline)
+        self.deferred = []  # (spline, duals): candidates whose certificate is computed on demand
 
     def evaluate(self, spline):
         """``(objective, data, tv2)`` of a feasible spline, or ``None`` (bounds broken, not finite)."""
@@ -198,11 +199,13 @@ class _CandidatePool:
                               problem.delta, problem.t, problem.site_of)
         return evaluated if math.isfinite(evaluated[0]) else None
 
-    def consider(self, spline, duals, name, evaluated=None):
+    def consider(self, spline, duals, name, evaluated=None, certify=True):
         """Add a candidate (``evaluated``: its :meth:`evaluate` result, when already known).
 
         The candidate is certified unless the lower bound already certifies its objective (any
-        dual-feasible point bounds the optimum, whichever candidate it was built from).
+        dual-feasible point bounds the optimum, whichever candidate it was built from). With
+        ``certify=False`` its certificate is deferred: :meth:`certify_deferred` computes it when
+        nothing else is certified.
         """
         if evaluated is None:
             evaluated = self.evaluate(spline)
@@ -210,7 +213,9 @@ class _CandidatePool:
             return
         obj, data, tv2 = evaluated
         target = obj - self.tol * max(1.0, abs(obj))
-        if self.lower < target:
+        if not certify:
+            self.deferred.append((spline, duals))
+        elif self.lower < target:
             bound, z = _certify(self.problem, spline, duals, target=target)
             if bound > self.lower:
                 self.lower, self.z = bound, z
@@ -225,6 +230,18 @@ class _CandidatePool:
 
     def certified(self) -> bool:
         return self.best is not None and self.best[0] - self.lower <= self.tol * max(1.0, abs(self.best[0]))
+
+    def certify_deferred(self) -> None:
+        """Certificates of the deferred candidates (each can only raise the lower bound)."""
+        if self.best is None:
+            return
+        target = self.best[0] - self.tol * max(1.0, abs(self.best[0]))
+        while self.deferred and self.lower < target:
+            spline, duals = self.deferred.pop(0)
+            bound, z = _certify(self.problem, spline, duals, target=target)
+            if bound > self.lower:
+                self.lower, self.z = bound, z
+        self.deferred.clear()
 
     @property
     def best_spline(self):
@@ -248,6 +265,28 @@ def _affine_spline(problem) -> LinearSpline:
         wide = t0 + max(1.0, abs(t0))
         line = _finish(problem, np.array([t0, wide]), np.array([s * t0 + b, s * wide + b]))
     return line
+
+
+#: From this many distinct sites on, the certificate of a far-from-optimal affine fit is deferred.
+_DEFER_AFFINE_MIN_SITES = 10_000
+
+
+def _affine_worth_certifying(problem, line) -> bool:
+    """False when the affine fit cannot be the optimum: squared loss, a slope strictly inside the
+    bounds, and free dual path partial sums (:func:`lambda_max`) above ``2 lam``.
+
+    Its certificate (a full dual bound, about 0.2 s at a million sites) is then deferred to the
+    end of :func:`fit`, where it is needed only if no solver's answer is certified. The test is a
+    shortcut only: deferring never changes which spline is returned.
+    """
+    if problem.loss != "squared" or problem.K < _DEFER_AFFINE_MIN_SITES or problem.lam <= 0:
+        return True
+    slope = float(line.slopes[0])
+    lo, hi = problem.bounds.lo, problem.bounds.hi
+    if not (lo < slope < hi):
+        return True
+    v = gradient_dual_estimate(problem, line(problem.t))
+    return float(np.max(np.abs(np.cumsum(v)))) <= 2.0 * problem.lam
 
 
 def _certify(problem, spline, extra_duals=(), target=math.inf):
@@ -323,8 +362,12 @@ def _add_candidates(pool, problem, cand, backend, tol, failures) -> int:
         # other rebuilt splines below are only needed when none of these certifies.
         for rtol in (1e-7, 1e-9):
             ranked = []
+            seen = []
             for slopes in distinct:
                 snapped = _snap_slopes(problem, slopes, rtol)
+                if any(np.array_equal(snapped, other) for other in seen):
+                    continue  # the same runs as a variant already tried: the same candidate
+                seen.append(snapped)
                 exact = _solve_structure(problem, snapped)
                 if exact is not None:
                     spline, name = exact, backend + "+active-set"
@@ -494,7 +537,8 @@ def fit(
         order = [solver]
     pool = _CandidatePool(problem, tol)
     # The best affine function is always feasible: a safe answer, and the optimum for lam >= lambda_max.
-    pool.consider(_affine_spline(problem), [], "affine")
+    line = _affine_spline(problem)
+    pool.consider(line, [], "affine", certify=_affine_worth_certifying(problem, line))
     if warm_start is not None:
         _use_warm_start(pool, problem, warm_start)
     infos, failures = [], []
@@ -520,6 +564,8 @@ def fit(
         n_iter += _add_candidates(pool, problem, cand, backend, tol, failures)
         if pool.certified():
             break
+    if not pool.certified():
+        pool.certify_deferred()
     best = pool.best
     lower, zbest = pool.lower, pool.z
     obj, data, tv2, name, spline = best
