@@ -82,6 +82,56 @@ def test_implicit_gradients_match_finite_differences(kind):
     np.testing.assert_allclose(np.sum(g * d), (lp - lm) / (2 * h), rtol=2e-4)
 
 
+def test_normalised_filters_are_certified_and_scale_gradient_matches():
+    rng = np.random.default_rng(7)
+    V = 1.7 * B.difference_bank(2).filters + 0.05 * rng.standard_normal((7, 3, 3))
+    W, scale, dscale = B._normalised_filters(V, "valid")
+    assert W.norm_bound() <= 1.0
+    np.testing.assert_allclose(W.filters * scale, V, rtol=1e-15)
+    h = 1e-6
+    for _ in range(3):
+        d = rng.standard_normal(V.shape)
+        sp = B._normalised_filters(V + h * d, "valid")[1]
+        sm = B._normalised_filters(V - h * d, "valid")[1]
+        np.testing.assert_allclose(np.sum(dscale * d), (sp - sm) / (2 * h), rtol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["convex", "weakly_convex"])
+def test_joint_filter_gradient_matches_finite_differences(kind):
+    """The gradient in the unnormalised filters V of the loss with W = V / s(V) (joint_filters)."""
+    clean, noisy, W0, prof, S, alphas = setup(kind)
+    V = 1.7 * W0.filters + 0.05 * np.random.default_rng(3).standard_normal(W0.filters.shape)
+
+    def loss_and_grad(V):
+        W, scale, dscale = B._normalised_filters(V, "valid")
+        loss, _, (_, _, extra) = loss_and_grads(W, prof, S, alphas, clean, noisy)
+        return loss, B._joint_filter_grad(B._filter_grad(W, *extra, alphas), V, scale, dscale)
+
+    _, g = loss_and_grad(V)
+    h = 1e-6
+    rng = np.random.default_rng(5)
+    for _ in range(2):
+        d = rng.standard_normal(V.shape)
+        fd = (loss_and_grad(V + h * d)[0] - loss_and_grad(V - h * d)[0]) / (2 * h)
+        np.testing.assert_allclose(np.sum(g * d), fd, rtol=2e-4)
+    # the loss does not change along V itself (W is scale invariant): the gradient is orthogonal
+    assert abs(np.sum(g * V)) <= 1e-9 * np.linalg.norm(g) * np.linalg.norm(V)
+
+
+def test_joint_training_learns_filters_certified_and_deterministic():
+    clean, noisy = tiny(1, n=4, size=16, sigma=0.1)
+    losses = []
+    kw = dict(kind="weakly_convex", rho=0.02, n_knots=11, max_iter=5, joint_filters=True)
+    m1 = B.train_bilevel(clean, noisy, np.full(4, 0.1), callback=lambda st, n, loss: losses.append(loss), **kw)
+    m2 = B.train_bilevel(clean, noisy, np.full(4, 0.1), **kw)
+    assert m1 == m2
+    assert min(losses) < losses[0]
+    assert not np.array_equal(m1.filters.filters, B.difference_bank().filters)  # the filters moved
+    cert = m1.check_certificate()
+    assert cert.ok and cert.filter_norm <= 1.0
+    assert m1.alpha(0.1) * m1.weak_convexity() <= 1.0
+
+
 def test_denoiser_reaches_stationarity():
     clean, noisy, W, prof, S, alphas = setup("convex")
     c = prof.values(S)

@@ -79,6 +79,33 @@ def difference_bank(order: int = 1) -> FilterBank:
     return FilterBank(f).normalized()
 
 
+def _normalised_filters(V, boundary):
+    """``W = V / s(V)`` with ``s = (1 + margin) * norm_bound(V)`` (so ``||W|| <= 1``), and the
+    gradient of ``s`` in ``V``: the norm bound is the maximum of the spectrum on a fine grid
+    (:meth:`FilterBank.norm_bound`), differentiated at the maximising frequency."""
+    from .filters import DEFAULT_MARGIN
+
+    bank = FilterBank(V, boundary)
+    nb = bank.norm_bound()
+    scale = (1.0 + DEFAULT_MARGIN) * nb
+    F, k1, k2 = V.shape
+    g = bank._norm_grid()
+    hats = np.fft.rfft2(V, s=g)
+    spec = np.sum(np.abs(hats) ** 2, axis=0)
+    a, b = np.unravel_index(int(np.argmax(spec)), spec.shape)
+    w1, w2 = 2 * np.pi * a / g[0], 2 * np.pi * b / g[1]
+    m, n = np.arange(k1)[:, None], np.arange(k2)[None, :]
+    phase = np.exp(-1j * (w1 * m + w2 * n))  # d hat v_i(w*) / d v_i[m, n]
+    dP = 2.0 * np.real(np.conj(hats[:, a, b])[:, None, None] * phase[None])
+    ds = scale * dP / (2.0 * spec[a, b])  # s = C sqrt(P_max)
+    return FilterBank(V / scale, boundary), scale, ds
+
+
+def _joint_filter_grad(gW, V, scale, dscale):
+    """Chain rule for ``W = V / s(V)``: the gradient in ``V`` from the gradient ``gW`` in ``W``."""
+    return gW / scale - (np.sum(gW * V) / scale**2) * dscale
+
+
 def _knots(half_width: float, n_knots: int, power: float) -> np.ndarray:
     """Symmetric knots on [-T, T] with a knot at 0, denser near 0 (``|u|**power`` spacing)."""
     h = n_knots // 2
@@ -234,7 +261,8 @@ def _evaluate(W, prof, S, alphas, clean, noisy, x0, recon_tol, lip, grads):
 def train_bilevel(clean, noisy, noise_of, *, filters=None, kind: str = "convex", L: float = 1.0,
                   rho: float | None = None, n_knots: int = 41, knot_power: float = 2.0,
                   init=None, alpha_init=None, max_iter: int = 100, recon_tol: float = 1e-6,
-                  n_rounds: int = 1, filter_steps: int = 0, callback=None):
+                  n_rounds: int = 1, filter_steps: int = 0, joint_filters: bool = False,
+                  callback=None):
     """Learn the profiles (and alpha per noise level) of a ridge regulariser, optionally the filters.
 
     Parameters
@@ -262,6 +290,11 @@ def train_bilevel(clean, noisy, noise_of, *, filters=None, kind: str = "convex",
     n_rounds, filter_steps : int
         Rounds of (profiles by L-BFGS-B, then ``filter_steps`` normalised gradient steps on the
         filters, each accepted only if the loss decreases).
+    joint_filters : bool
+        Learn the filters jointly with the profiles and the noise table in each round's
+        L-BFGS-B: the variables are unnormalised filters ``V`` and the model uses
+        ``W = V / ((1 + margin) norm_bound(V))`` (so ``||W|| <= 1`` throughout), differentiated
+        at the frequency where the bound's spectrum peaks.
     callback : callable, optional
         ``callback(stage, n_eval, loss)`` after every evaluation.
 
@@ -306,28 +339,43 @@ def train_bilevel(clean, noisy, noise_of, *, filters=None, kind: str = "convex",
         if callback is not None:
             callback(stage, state["n"], loss)
 
+    nL = len(levels)
     for _ in range(n_rounds):
-        nb = W.norm_bound()
+        nb = 1.0 if joint_filters else W.norm_bound()  # joint: every W has ||W|| <= 1
         lip = max(L, rho) * nb * nb
         cap = math.inf if rho == 0 else 1.0 / (rho * nb * nb)
         la = np.minimum(la, math.log(0.999 * cap) if math.isfinite(cap) else np.inf)
-        bounds = [(lo_, L) for lo_ in lo.ravel()] + [(None, math.log(cap) if math.isfinite(cap) else None)] * len(levels)
-        best = {"loss": math.inf, "theta": np.concatenate([S.ravel(), la])}
+        bounds = [(lo_, L) for lo_ in lo.ravel()] + [(None, math.log(cap) if math.isfinite(cap) else None)] * nL
+        theta0 = [S.ravel(), la]
+        if joint_filters:
+            theta0.append(W.filters.ravel())
+            bounds += [(None, None)] * W.filters.size
+        best = {"loss": math.inf, "theta": np.concatenate(theta0)}
 
         def fg(theta):
             S_ = theta[:nS].reshape(prof.F, prof.K - 1)
-            alphas = np.exp(theta[nS:])[lev_idx]
-            loss, xh, (gS, gla_n, _) = _evaluate(W, prof, S_, alphas, clean, noisy, state["x"], recon_tol, lip, True)
+            alphas = np.exp(theta[nS:nS + nL])[lev_idx]
+            Wc = W
+            if joint_filters:
+                V = theta[nS + nL:].reshape(W.filters.shape)
+                Wc, scale, dscale = _normalised_filters(V, W.boundary)
+            loss, xh, (gS, gla_n, extra) = _evaluate(Wc, prof, S_, alphas, clean, noisy, state["x"], recon_tol, lip, True)
             state["x"] = xh
             if loss < best["loss"]:
                 best.update(loss=loss, theta=theta.copy())
             report("profiles", loss)
-            return loss, np.concatenate([gS.ravel(), np.bincount(lev_idx, gla_n, minlength=len(levels))])
+            grad = [gS.ravel(), np.bincount(lev_idx, gla_n, minlength=nL)]
+            if joint_filters:
+                gW = _filter_grad(Wc, *extra, alphas)
+                grad.append(_joint_filter_grad(gW, V, scale, dscale).ravel())
+            return loss, np.concatenate(grad)
 
         minimize(fg, best["theta"], jac=True, method="L-BFGS-B", bounds=bounds,
                  options={"maxiter": max_iter, "maxfun": 2 * max_iter, "gtol": 0.0, "ftol": 1e-12})
         S = np.clip(best["theta"][:nS].reshape(prof.F, prof.K - 1), lo, L)
-        la = best["theta"][nS:]
+        la = best["theta"][nS:nS + nL]
+        if joint_filters:
+            W = _normalised_filters(best["theta"][nS + nL:].reshape(W.filters.shape), W.boundary)[0]
         cur = best["loss"]
         eta = 0.05
         for _ in range(filter_steps):
@@ -360,8 +408,8 @@ def train_bilevel(clean, noisy, noise_of, *, filters=None, kind: str = "convex",
 def train_ridge_bilevel(images, kind: str = "convex", sigmas=(5 / 255, 15 / 255, 25 / 255), *,
                         filters=None, n_patches: int = 32, patch_size: int = 40, n_knots: int = 41,
                         L: float = 1.0, rho: float = 0.01, max_iter: int = 40, n_rounds: int = 2,
-                        filter_steps: int = 4, recon_tol: float = 1e-6, random_state=0,
-                        progress: bool = True):
+                        filter_steps: int = 4, recon_tol: float = 1e-6, joint_filters: bool = False,
+                        random_state=0, progress: bool = True):
     """Train a ridge regulariser from clean images by :func:`train_bilevel` (patches and noise).
 
     ``n_patches`` clean patches of ``patch_size`` pixels, spread evenly over ``images``, are drawn
@@ -394,7 +442,7 @@ def train_ridge_bilevel(images, kind: str = "convex", sigmas=(5 / 255, 15 / 255,
         return train_bilevel(clean, noisy, noise_of, filters=filters, kind=kind, L=L,
                              rho=rho if kind == "weakly_convex" else None, n_knots=n_knots,
                              max_iter=max_iter, n_rounds=n_rounds, filter_steps=filter_steps,
-                             recon_tol=recon_tol, callback=cb)
+                             recon_tol=recon_tol, joint_filters=joint_filters, callback=cb)
     finally:
         if bar is not None:
             bar.close()

@@ -326,10 +326,15 @@ class FilterBank:
             return math.sqrt(self.spectrum_max(shape) * (1 + _ROUNDING_MARGIN))
         if self._bound is None:
             k1, k2 = self.kernel_shape
-            g = (max(_NORM_GRID, 64 * k1), max(_NORM_GRID, 64 * k2))
+            g = self._norm_grid()
             delta = math.pi * ((k1 - 1) / g[0] + (k2 - 1) / g[1])
             self._bound = math.sqrt(self.spectrum_max(g) / (1.0 - 0.5 * delta**2) * (1 + _ROUNDING_MARGIN))
         return self._bound
+
+    def _norm_grid(self) -> tuple[int, int]:
+        """DFT grid of the shape-independent bound of :meth:`norm_bound`."""
+        k1, k2 = self.kernel_shape
+        return max(_NORM_GRID, 64 * k1), max(_NORM_GRID, 64 * k2)
 
     def operator_norm(self, shape, n_iter: int = 100, random_state=None, tol: float = 1e-10) -> float:
         """Estimate ``||W||`` for images of ``shape`` by power iteration on ``W^T W``.
