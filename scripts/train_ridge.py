@@ -4,8 +4,9 @@
 
 Deterministic: patches and noise from ``random_state=0`` on the TRAIN images only
 (:data:`tvspline.imaging.TRAIN_IMAGES`), noise levels 5, 15, 25 (/255). The method is
-:func:`tvspline.imaging.train_ridge_bilevel`: the 7 finite-difference filters of
-:func:`~tvspline.imaging.difference_bank` (order 2) as the start, 41 knots per profile, profiles and
+:func:`tvspline.imaging.train_ridge_bilevel`: 15 filters 3x3 as the start (the 7 finite differences
+of :func:`~tvspline.imaging.difference_bank` (order 2) and the 8 atoms of
+:func:`~tvspline.imaging.dct_bank` (3), :func:`starting_filters`), 41 knots per profile, profiles and
 noise table by L-BFGS-B on the exact denoiser (implicit gradients), then filter steps, two rounds
 (40 L-BFGS-B iterations per round for the convex model; 60 and rho = 0.005 for the weakly convex
 one). Prints the time, the certificate and the noise table of each model. Single process (14 and
@@ -18,12 +19,21 @@ import argparse
 import os
 import time
 
-from tvspline.imaging import MODELS_DIR, difference_bank, train_images, train_ridge_bilevel
+import numpy as np
+
+from tvspline.imaging import MODELS_DIR, FilterBank, dct_bank, difference_bank, train_images, train_ridge_bilevel
 
 SETTINGS = dict(sigmas=(5 / 255, 15 / 255, 25 / 255), n_patches=32, patch_size=40, n_knots=41, L=1.0,
                 n_rounds=2, filter_steps=4, random_state=0)
 #: Per kind: L-BFGS-B iterations per round and, for the weakly convex kind, rho (alpha <= 1/rho).
 PER_KIND = {"convex": dict(max_iter=40), "weakly_convex": dict(max_iter=60, rho=0.005)}
+
+
+def starting_filters() -> FilterBank:
+    """15 filters 3x3: the 7 finite differences of ``difference_bank(2)`` and the 8 DCT-II atoms of
+    ``dct_bank(3)`` (scaled by 1/3), normalised together to ``||W|| <= 1``."""
+    w = np.concatenate([difference_bank(2).filters, dct_bank(3).filters / 3])
+    return FilterBank(w, "valid").normalized()
 
 
 def main(argv=None):
@@ -39,7 +49,7 @@ def main(argv=None):
         kw = dict(SETTINGS, **PER_KIND[kind])
         if args.max_iter is not None:
             kw["max_iter"] = args.max_iter
-        model = train_ridge_bilevel(images, kind, kw.pop("sigmas"), filters=difference_bank(2), progress=True, **kw)
+        model = train_ridge_bilevel(images, kind, kw.pop("sigmas"), filters=starting_filters(), progress=True, **kw)
         path = os.path.join(args.out, f"{kind}.npz")
         model.save(path)
         dt = time.perf_counter() - t0
