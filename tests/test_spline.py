@@ -100,6 +100,25 @@ def test_evaluation_matches_exact_formula(data):
         assert abs(Fraction(float(yi)) - want) <= 16 * EPS * scale + 1e-300, (xi, yi, float(want))
 
 
+@FAST
+@given(data=st.data())
+def test_values_at_sorted_is_bitwise_the_general_evaluation(data):
+    """The one-pass evaluation at increasing abscissae (used on a fit's sites) is bitwise __call__,
+    inside, at the knots (ties included), beyond both ends, and with zero end slopes."""
+    from tvspline._sorted_eval import values_at_sorted
+
+    t, c = data.draw(splines())
+    if data.draw(st.booleans()):
+        c = c.copy()
+        c[1] = c[0]  # zero slope on the left end segment
+        c[-2] = c[-1]
+    span = t[-1] - t[0]
+    u = np.array(data.draw(st.lists(st.floats(-2.0, 3.0), min_size=1, max_size=15)))
+    x = np.sort(np.concatenate([t[0] + u * span, t, t, [t[0] - 1e3, t[-1] + 1e3]]))
+    f = LinearSpline(t, c)
+    np.testing.assert_array_equal(values_at_sorted(f, x), f(x))
+
+
 def test_matches_relu_form():
     rng = np.random.default_rng(0)
     tau = np.sort(rng.uniform(-2.0, 2.0, 9))

@@ -275,9 +275,12 @@ def gradient_dual_estimate(problem, site_values):
     """``v_k = h_k sum_{j<=k} Q_j`` with ``Q`` the loss gradient at the fitted site values."""
     from .losses import loss_gradient
 
-    r = site_values[problem.site_of] - problem.y
-    q = loss_gradient(r, problem.w, problem.loss, problem.delta)
-    Q = np.bincount(problem.site_of, weights=q, minlength=problem.K)
+    if problem.loss == "squared":  # sum over a site's points of w (f - y) = W_k (f_k - ybar_k)
+        Q = problem.site_w * (site_values - problem.site_y)
+    else:
+        r = site_values[problem.site_of] - problem.y
+        q = loss_gradient(r, problem.w, problem.loss, problem.delta)
+        Q = np.bincount(problem.site_of, weights=q, minlength=problem.K)
     S = np.cumsum(Q)[:-1]
     return problem.h * S
 

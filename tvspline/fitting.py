@@ -25,6 +25,7 @@ import numpy as np
 
 from . import _problem
 from ._enforce import enforce_slope_bounds
+from ._sorted_eval import values_at_sorted
 from ._validate import check_choice, check_positive
 from .certificate import absolute_dual_estimate, dual_bound, gradient_dual_estimate, slope_states
 from .exceptions import InaccurateSolutionWarning
@@ -82,13 +83,27 @@ def _bound_violation(spline, bounds) -> float:
     return float(max(np.max(s - bounds.hi), np.max(bounds.lo - s), 0.0))
 
 
-def _evaluate(spline, x, y, w, lam, loss, delta, sites=None, site_of=None):
-    """Objective, data term and TV2 of ``spline`` on the data (``sites``/``site_of``: evaluate
-    once per distinct site, which is exact and much faster for many points)."""
-    fx = spline(x) if sites is None else spline(sites)[site_of]
-    data = data_term(fx - y, w, loss, delta)
+def _evaluate(spline, x, y, w, lam, loss, delta):
+    """Objective, data term and TV2 of ``spline`` on the data points."""
+    data = data_term(spline(x) - y, w, loss, delta)
     tv2 = spline.tv2()
     return data + lam * tv2, data, tv2
+
+
+def _evaluate_problem(spline, problem):
+    """:func:`_evaluate` on a prepared problem: the spline is evaluated once per distinct site.
+
+    For the squared loss the data term is summed per site, ``1/2 sum_k W_k (f(t_k) - ybar_k)^2``
+    plus the constant ``problem.const`` of the merged ties: the same sum, regrouped.
+    """
+    f = values_at_sorted(spline, problem.t)
+    if problem.loss == "squared":
+        r = f - problem.site_y
+        data = 0.5 * float(np.dot(problem.site_w, r * r)) + problem.const
+    else:
+        data = data_term(f[problem.site_of] - problem.y, problem.w, problem.loss, problem.delta)
+    tv2 = spline.tv2()
+    return data + problem.lam * tv2, data, tv2
 
 
 def _best_offset(fx, y, w, loss, delta):
@@ -195,8 +210,7 @@ class _CandidatePool:
         problem = self.problem
         if _bound_violation(spline, problem.bounds) > _BOUND_RTOL * _bound_scale(problem.bounds):
             return None  # never present a spline that breaks its bounds (nor certify with it)
-        evaluated = _evaluate(spline, problem.x, problem.y, problem.w, problem.lam, problem.loss,
-                              problem.delta, problem.t, problem.site_of)
+        evaluated = _evaluate_problem(spline, problem)
         return evaluated if math.isfinite(evaluated[0]) else None
 
     def consider(self, spline, duals, name, evaluated=None, certify=True):
@@ -257,7 +271,7 @@ def _affine_spline(problem) -> LinearSpline:
     _, s = _affine_fit(problem, return_slope=True)
     t0, t1 = problem.t[0], problem.t[-1]
     base = LinearSpline.affine(s, 0.0, t0, t1)
-    b = _site_offset(problem, base(problem.t))
+    b = _site_offset(problem, values_at_sorted(base, problem.t))
     line = _finish(problem, base.knots, base.values + b)
     if _bound_violation(line, problem.bounds) > _BOUND_RTOL * _bound_scale(problem.bounds):
         # Sites so close that no pair of floats on them has a slope within the bounds (e.g.
@@ -285,7 +299,7 @@ def _affine_worth_certifying(problem, line) -> bool:
     lo, hi = problem.bounds.lo, problem.bounds.hi
     if not (lo < slope < hi):
         return True
-    v = gradient_dual_estimate(problem, line(problem.t))
+    v = gradient_dual_estimate(problem, values_at_sorted(line, problem.t))
     return float(np.max(np.abs(np.cumsum(v)))) <= 2.0 * problem.lam
 
 
@@ -303,7 +317,7 @@ def _certify(problem, spline, extra_duals=(), target=math.inf):
     states = slope_states(seg, lo, hi, atol)
     estimates = list(extra_duals)
     if problem.loss != "absolute":
-        estimates.insert(0, gradient_dual_estimate(problem, spline(t)))
+        estimates.insert(0, gradient_dual_estimate(problem, values_at_sorted(spline, t)))
     anchors = None
     if problem.lam > 0 and spline.knots.size > 2:
         idx = np.searchsorted(t, spline.knots[1:-1])
@@ -656,7 +670,7 @@ def lambda_max(x, y, bounds=(-math.inf, math.inf), weights=None) -> float:
     problem = _problem.prepare(x, y, 0.0, bounds, weights, "squared", 1.0)
     line, slope = _affine_fit(problem, return_slope=True)
     t = problem.t
-    v = gradient_dual_estimate(problem, line(t))
+    v = gradient_dual_estimate(problem, values_at_sorted(line, t))
     V = np.cumsum(v)  # z_k = -V_k when nu = 0
     lo, hi = problem.bounds.lo, problem.bounds.hi
     n = v.size
