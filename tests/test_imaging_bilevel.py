@@ -205,3 +205,22 @@ def test_reconstruct_with_callables_matches_operator_path():
         reg.reconstruct(y, H, sigma=0.02, alpha=1.0)
     with pytest.raises(TypeError):
         reg.reconstruct(y, "blur", sigma=0.02)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_compiled_sigma_all_is_bitwise_the_numpy_one(seed):
+    """Training's profile evaluation (one compiled pass per filter) against its NumPy reference:
+    values, slopes, segments and fractions, bitwise, with responses beyond the knots."""
+    rng = np.random.default_rng(seed)
+    t = B._knots(rng.uniform(0.05, 1.0), int(rng.integers(3, 42)), rng.uniform(1.0, 3.0))
+    prof = B._Profiles(t, 5)
+    S = rng.uniform(-0.1, 1.0, (prof.F, prof.K - 1))
+    c = prof.values(S)
+    Z = rng.standard_normal((3, prof.F, 11, 12)) * t[-1]
+    Z[0, 0, 0, : min(t.size, 12)] = t[:12]
+    got, ref = B._sigma_all(prof, c, S, Z), B._sigma_all_numpy(prof, c, S, Z)
+    for a, b in zip(got[:2], ref[:2]):
+        np.testing.assert_array_equal(a, b)
+    for name, j in (("segments", 2), ("fractions", 3)):
+        for a, b in zip(got[j], ref[j]):
+            np.testing.assert_array_equal(a, b, err_msg=name)

@@ -209,3 +209,27 @@ def test_validation_names_the_argument():
     with pytest.raises(ValueError, match="i must be an integer"):
         RidgeRegularizer(W, f).potential(3, 0.0)
     assert isinstance(RidgeRegularizer(np.ones((3, 2, 2)), f).filters, FilterBank)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_compiled_profile_evaluation_is_bitwise_the_numpy_one(seed):
+    """The one-pass kernels (tvspline.imaging._profile_eval) give bitwise the values of the NumPy
+    path (LinearSpline.__call__ and the exact potentials): random non-uniform knots, responses
+    inside, at the knots and beyond both ends, for one image and for stacks."""
+    rng = np.random.default_rng(seed)
+    n = 4
+    W = random_bank(n, 3, random_state=seed).normalized()
+    profiles = [random_profile(rng, -0.5, 1.0, n_knots=int(rng.integers(2, 30)), width=rng.uniform(0.01, 2))
+                for _ in range(n)]
+    reg = RidgeRegularizer(W, profiles, "weakly_convex", rho=0.5)
+    for shape in [(12, 13), (2, 12, 13), (2, 3, 9, 8)]:
+        z = reg.responses(rng.standard_normal(shape) * rng.uniform(0.01, 3))
+        knots = profiles[0].knots
+        z[..., 0, 0, : min(knots.size, z.shape[-1])] = knots[: z.shape[-1]]  # exactly at the knots
+        sig, value = reg._sigma_and_value(z, want_value=True)
+        np.testing.assert_array_equal(sig, reg._sigma_numpy(z))
+        np.testing.assert_array_equal(np.asarray(value), np.asarray(reg._value_from(z)))
+        x = rng.standard_normal(shape)
+        v, g = reg.value_and_grad(x)
+        np.testing.assert_array_equal(np.asarray(v), np.asarray(reg._value_from(reg.responses(x))))
+        np.testing.assert_array_equal(g, reg._filters.adjoint(reg._sigma_numpy(reg.responses(x)), shape[-2:]))

@@ -44,6 +44,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from .._random import as_generator
+from ._profile_eval import profile_and_slope, segment_table
 from .filters import FilterBank
 from .ridge import RidgeRegularizer
 from .training import _balanced_patches, _corr_grad, _splines_from_coefficients
@@ -123,6 +124,7 @@ class _Profiles:
         self.K = knots.size
         self.mid = self.K // 2
         self.dt = np.diff(knots)
+        self.table, self.inv_cell = segment_table(knots)  # for the compiled evaluation
 
     def values(self, S: np.ndarray) -> np.ndarray:
         inc = S * self.dt  # (F, K-1)
@@ -156,7 +158,24 @@ def _locate(t, z):
 
 
 def _sigma_all(prof, c, S, Z):
-    """Profile values and slopes at the responses Z (..., F, h, w); returns sigma, slope, k, th."""
+    """Profile values and slopes at the responses Z (n, F, h, w); returns sigma, slope, k, th.
+
+    One compiled pass per filter (:func:`~tvspline.imaging._profile_eval.profile_and_slope`),
+    bitwise the values of :func:`_sigma_all_numpy`."""
+    sig = np.empty_like(Z)
+    der = np.empty_like(Z)
+    ks, ths = [], []
+    for i in range(prof.F):
+        k = np.empty(Z.shape[:1] + Z.shape[2:], dtype=np.intp)
+        th = np.empty(Z.shape[:1] + Z.shape[2:])
+        profile_and_slope(Z[:, i], prof.t, c[i], S[i], prof.table, prof.inv_cell, sig[:, i], der[:, i], k, th)
+        ks.append(k)
+        ths.append(th)
+    return sig, der, ks, ths
+
+
+def _sigma_all_numpy(prof, c, S, Z):
+    """The NumPy reference of :func:`_sigma_all`."""
     sig = np.empty_like(Z)
     der = np.empty_like(Z)
     ks, ths = [], []

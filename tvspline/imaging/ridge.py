@@ -58,6 +58,7 @@ import numpy as np
 
 from .._validate import check_positive
 from ..spline import LinearSpline
+from ._profile_eval import profile_and_potential, segment_table
 from .filters import FilterBank
 
 __all__ = ["RidgeRegularizer", "RidgeCertificate", "KINDS"]
@@ -117,7 +118,7 @@ class RidgeCertificate:
 class _Potential:
     """Exact antiderivative of a linear spline, zero at 0 (plain arrays, no closures)."""
 
-    __slots__ = ("t", "c", "s", "cum", "psi0")
+    __slots__ = ("t", "c", "s", "cum", "psi0", "table", "inv_cell")
 
     def __init__(self, spline: LinearSpline):
         self.t = spline.knots
@@ -127,6 +128,7 @@ class _Potential:
         self.cum = np.concatenate(([0.0], np.cumsum(0.5 * h * (self.c[:-1] + self.c[1:]))))
         self.psi0 = 0.0
         self.psi0 = float(self(np.float64(0.0)))
+        self.table, self.inv_cell = segment_table(self.t)  # for the compiled evaluation
 
     def __call__(self, x):
         x = np.asarray(x, dtype=np.float64)
@@ -265,7 +267,7 @@ class RidgeRegularizer:
     def value(self, x):
         """``R(x)`` for an image ``(H, W)`` (a float) or a stack ``(..., H, W)`` (an array)."""
         z = self._filters.apply(x)
-        return self._value_from(z)
+        return self._sigma_and_value(z, want_value=True)[1]
 
     def grad(self, x) -> np.ndarray:
         """``grad R(x) = sum_i w_i^T sigma_i(w_i * x)``, same shape as ``x``."""
@@ -277,9 +279,33 @@ class RidgeRegularizer:
         """``(R(x), grad R(x))`` sharing one filtering of ``x``."""
         x = np.asarray(x, dtype=np.float64)
         z = self._filters.apply(x)
-        return self._value_from(z), self._filters.adjoint(self._sigma(z), x.shape[-2:])
+        sig, value = self._sigma_and_value(z, want_value=True)
+        return value, self._filters.adjoint(sig, x.shape[-2:])
 
     def _sigma(self, z):
+        return self._sigma_and_value(z, want_value=False)[0]
+
+    def _sigma_and_value(self, z, want_value):
+        """Profiles at the responses ``z`` (and ``R``), one compiled pass per filter
+        (:mod:`~tvspline.imaging._profile_eval`; bitwise the values of :meth:`_sigma_numpy` and
+        :meth:`_value_from`)."""
+        if z.ndim not in (3, 4):
+            return self._sigma_numpy(z), (self._value_from(z) if want_value else None)
+        z4 = z if z.ndim == 4 else z[None]
+        out = np.empty_like(z)
+        out4 = out if z.ndim == 4 else out[None]
+        empty = np.empty((0, 0, 0))
+        total = 0.0
+        for i, p in enumerate(self._potentials):
+            pot = np.empty(z4.shape[:1] + z4.shape[2:]) if want_value else empty
+            profile_and_potential(z4[:, i], p.t, p.c, p.s, p.cum, p.psi0, p.table, p.inv_cell, out4[:, i], pot)
+            if want_value:
+                # summed as _value_from sums (a contiguous array per filter, same shape)
+                total = total + pot.reshape(z.shape[:-3] + z.shape[-2:]).sum(axis=(-2, -1))
+        value = (float(total) if np.ndim(total) == 0 else total) if want_value else None
+        return out, value
+
+    def _sigma_numpy(self, z):
         out = np.empty_like(z)
         for i, p in enumerate(self._profiles):
             out[..., i, :, :] = p(z[..., i, :, :])
