@@ -42,15 +42,13 @@ def _segment(t, zi, t0, inv_cell, table):
     """``clip(searchsorted(t, zi, side="right") - 1, 0, K - 2)``: a table guess, then corrected
     against the knots (so exact whatever the rounding of the guess)."""
     K = t.size
-    if zi != zi:  # NaN sorts after every knot
-        return K - 2
     g = (zi - t0) * inv_cell
-    if g <= 0.0:
+    if g > 0.0:
+        k = table[int(g)] if g < table.size else K - 2
+    elif g <= 0.0:
         k = 0
-    elif g >= table.size:
+    else:  # NaN sorts after every knot (and the loops below leave it there)
         k = K - 2
-    else:
-        k = table[int(g)]
     while k > 0 and t[k] > zi:
         k -= 1
     while k < K - 2 and t[k + 1] <= zi:
@@ -59,44 +57,57 @@ def _segment(t, zi, t0, inv_cell, table):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def profile_and_potential(z, t, c, s, cum, psi0, table, inv_cell, sig, pot):
-    """``sig = sigma(z)`` (as :meth:`LinearSpline.__call__`) and ``pot = psi(z)`` (as ``_Potential``);
-    ``pot`` may be an empty array to skip the potential."""
+def _potential_row(z, t, c, s, cum, psi0, table, inv_cell, sig, pot, want_pot):
     K = t.size
     t0 = t[0]
     tl = t[K - 1]
+    for e in range(z.size):
+        zi = z[e]
+        k = _segment(t, zi, t0, inv_cell, table)
+        if zi < t0:
+            sig[e] = c[0] + s[0] * (zi - t0) if s[0] != 0 else c[0]
+        elif zi > tl:
+            sig[e] = c[K - 1] + s[K - 2] * (zi - tl) if s[K - 2] != 0 else c[K - 1]
+        else:
+            theta = (zi - t[k]) / (t[k + 1] - t[k])
+            sig[e] = (1.0 - theta) * c[k] + theta * c[k + 1]
+        if want_pot:
+            d = zi - t[k]
+            pot[e] = cum[k] + d * (c[k] + 0.5 * s[k] * d) - psi0
+
+
+@numba.njit(cache=True, error_model="numpy")
+def profile_and_potential(z, t, c, s, cum, psi0, table, inv_cell, sig, pot):
+    """``sig = sigma(z)`` (as :meth:`LinearSpline.__call__`) and ``pot = psi(z)`` (as ``_Potential``);
+    ``pot`` may be an empty array to skip the potential. Row by row (1-D inner loops: 3-D
+    indexing costs a wrap-around test per index)."""
     want_pot = pot.size > 0
     for a in range(z.shape[0]):
         for b in range(z.shape[1]):
-            for e in range(z.shape[2]):
-                zi = z[a, b, e]
-                k = _segment(t, zi, t0, inv_cell, table)
-                if zi < t0:
-                    sig[a, b, e] = c[0] + s[0] * (zi - t0) if s[0] != 0 else c[0]
-                elif zi > tl:
-                    sig[a, b, e] = c[K - 1] + s[K - 2] * (zi - tl) if s[K - 2] != 0 else c[K - 1]
-                else:
-                    theta = (zi - t[k]) / (t[k + 1] - t[k])
-                    sig[a, b, e] = (1.0 - theta) * c[k] + theta * c[k + 1]
-                if want_pot:
-                    d = zi - t[k]
-                    pot[a, b, e] = cum[k] + d * (c[k] + 0.5 * s[k] * d) - psi0
+            row = sig[a, b]
+            _potential_row(z[a, b], t, c, s, cum, psi0, table, inv_cell, row,
+                           pot[a, b] if want_pot else row, want_pot)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _slope_row(z, t, c, S, table, inv_cell, sig, der, ks, ths):
+    K = t.size
+    t0 = t[0]
+    for e in range(z.size):
+        zi = z[e]
+        k = _segment(t, zi, t0, inv_cell, table)
+        th = (zi - t[k]) / (t[k + 1] - t[k])
+        ks[e] = k
+        ths[e] = th
+        sig[e] = c[k] * (1.0 - th) + c[k + 1] * th
+        der[e] = S[k]
 
 
 @numba.njit(cache=True, error_model="numpy")
 def profile_and_slope(z, t, c, S, table, inv_cell, sig, der, ks, ths):
     """As ``bilevel._sigma_all`` for one filter: segment ``ks``, fraction ``ths``, value
     ``sig = c[k] (1 - th) + c[k + 1] th`` (no special case beyond the end knots) and slope
-    ``der = S[k]``."""
-    K = t.size
-    t0 = t[0]
+    ``der = S[k]``. Row by row."""
     for a in range(z.shape[0]):
         for b in range(z.shape[1]):
-            for e in range(z.shape[2]):
-                zi = z[a, b, e]
-                k = _segment(t, zi, t0, inv_cell, table)
-                th = (zi - t[k]) / (t[k + 1] - t[k])
-                ks[a, b, e] = k
-                ths[a, b, e] = th
-                sig[a, b, e] = c[k] * (1.0 - th) + c[k + 1] * th
-                der[a, b, e] = S[k]
+            _slope_row(z[a, b], t, c, S, table, inv_cell, sig[a, b], der[a, b], ks[a, b], ths[a, b])
