@@ -289,11 +289,9 @@ class RidgeRegularizer:
         """Profiles at the responses ``z`` (and ``R``), one compiled pass per filter
         (:mod:`~tvspline.imaging._profile_eval`; bitwise the values of :meth:`_sigma_numpy` and
         :meth:`_value_from`)."""
-        if z.ndim not in (3, 4):
-            return self._sigma_numpy(z), (self._value_from(z) if want_value else None)
-        z4 = z if z.ndim == 4 else z[None]
-        out = np.empty_like(z)
-        out4 = out if z.ndim == 4 else out[None]
+        z4 = z.reshape((-1,) + z.shape[-3:])  # any leading stack dimensions as one
+        out = np.empty(z.shape)
+        out4 = out.reshape(z4.shape)  # a view: out is C-contiguous
         empty = np.empty((0, 0, 0))
         total = 0.0
         for i, p in enumerate(self._potentials):
