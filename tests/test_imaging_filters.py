@@ -168,3 +168,26 @@ def test_validation_names_the_argument():
         random_bank(0, 3)
     with pytest.raises(ValueError, match="filters are all zero"):
         FilterBank(np.zeros((1, 2, 2))).normalized()
+
+
+@pytest.mark.parametrize("kernel", [(1, 1), (2, 3), (3, 3), (3, 2), (5, 5), (1, 5)])
+@pytest.mark.parametrize("lead", [(), (2,), (2, 3)])
+def test_compiled_direct_path_is_bitwise_the_numpy_shifted_sums(kernel, lead):
+    # FilterBank.apply / adjoint use the compiled kernels of tvspline.imaging._conv_direct for small
+    # "valid" banks; they must reproduce the NumPy reference to the last bit, including filters with
+    # zero taps (skipped by both) and taps that are zero in every filter.
+    rng = np.random.default_rng(sum(kernel) + 7 * len(lead))
+    w = rng.standard_normal((6,) + kernel)
+    w[1] = 0.0
+    w[:, 0, -1] = 0.0
+    w[2, -1, 0] = 0.0
+    bank = FilterBank(w, "valid")
+    assert bank._direct()
+    x = rng.standard_normal(lead + (11, 9))
+    z = bank.apply(x)
+    np.testing.assert_array_equal(z, bank._apply_direct_numpy(x))
+    r = rng.standard_normal(z.shape)
+    np.testing.assert_array_equal(bank.adjoint(r), bank._adjoint_direct_numpy(r, (11, 9)))
+    # and both are the convolution itself (to rounding)
+    np.testing.assert_allclose(z[(0,) * len(lead) + (0,)], convolve2d(x[(0,) * len(lead)], w[0], "valid"),
+                               rtol=0, atol=1e-12)
