@@ -9,8 +9,8 @@ of :func:`~tvspline.imaging.difference_bank` (order 2) and the 8 atoms of
 :func:`~tvspline.imaging.dct_bank` (3), :func:`starting_filters`), 41 knots per profile, profiles and
 noise table by L-BFGS-B on the exact denoiser (implicit gradients), then filter steps, two rounds
 (40 L-BFGS-B iterations per round for the convex model; 60 and rho = 0.005 for the weakly convex
-one). Prints the time, the certificate and the noise table of each model. Single process (11 and
-40 min on one core of the development machine, each sharing it with other jobs). Reproduces the
+one). Prints the time, the certificate and the noise table of each model. Single process (4 and
+15 min on one core of the development machine, each sharing it with other jobs). Reproduces the
 shipped files byte for byte (checked with ``cmp``).
 """
 
