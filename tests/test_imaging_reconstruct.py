@@ -177,6 +177,70 @@ def test_forced_gd_on_convex_problem_and_iteration_limit_warns():
     assert zero.n_iter == 0 and zero.converged  # 0 is a stationary point: sigma_i(0) = 0
 
 
+@pytest.mark.parametrize("seed, alpha", [(2, 1.0), (5, 20.0)])
+def test_lbfgs_reaches_the_fista_minimiser_of_a_convex_problem(seed, alpha):
+    # denoising with a convex R is 1-strongly convex: ||x - x*|| <= ||grad f(x)||, so two answers
+    # with gradient norms <= tol are within 2 tol of each other
+    reg = make_reg("convex", seed=seed)
+    y = np.random.default_rng(seed).random((24, 24))
+    tol = 1e-9
+    a = reconstruct(y, Identity(), reg, alpha, tol=tol, max_iter=20000, method="fista")
+    b = reconstruct(y, Identity(), reg, alpha, tol=tol, max_iter=20000, method="lbfgs")
+    assert a.converged and b.converged and b.method == "lbfgs" and b.n_restarts == 0
+    assert np.linalg.norm(a.x - b.x) <= 2 * tol
+    _, gR = reg.value_and_grad(b.x)
+    assert np.linalg.norm(b.x - y + alpha * gR) == pytest.approx(b.grad_norm, rel=1e-6, abs=1e-12)
+    assert b.objective[-1] == pytest.approx(0.5 * np.sum((b.x - y) ** 2) + alpha * reg.value(b.x), rel=1e-13)
+    assert_monotone(b)
+    assert b.n_iter == b.objective.size - 1 and b.n_iter < a.n_iter
+
+
+def test_lbfgs_deblurring_gives_the_tikhonov_solution_and_weakly_convex_is_stationary():
+    W = dct_bank(2).normalized()
+    H = GaussianBlur(1.0, boundary="valid")
+    reg = RidgeRegularizer(W, [LinearSpline.affine(1.0, 0.0, -1, 1)] * W.n_filters)
+    rng = np.random.default_rng(1)
+    shape = (16, 16)
+    y = H.forward(rng.random(shape)) + 0.01 * rng.standard_normal(H.output_shape(shape))
+    res = reconstruct(y, H, reg, 0.05, tol=1e-10, max_iter=20000, method="lbfgs")
+    assert res.converged
+    # f is quadratic with Hessian M = H^T H + alpha W^T W: ||x - x*|| <= ||grad f(x)|| / lambda_min(M)
+    n = shape[0] * shape[1]
+    M = np.column_stack([(H.adjoint(H.forward(e.reshape(shape))) + 0.05 * W.adjoint(W.apply(e.reshape(shape)))).ravel()
+                         for e in np.eye(n)])
+    mu = np.linalg.eigvalsh(0.5 * (M + M.T))[0]
+    ref = tikhonov_solution(H, W, 0.05, 1.0, y, shape)
+    assert np.linalg.norm(res.x - ref) <= res.grad_norm / mu * (1 + 1e-6) + 1e-12
+    assert_monotone(res)
+    # not certified convex (alpha rho ||W||^2 > 1): a stationary point, monotone on the way
+    wreg = make_reg("weakly_convex", seed=2)
+    yd = np.random.default_rng(2).random((24, 24))
+    res = reconstruct(yd, Identity(), wreg, 5.0, tol=1e-7, max_iter=20000, method="lbfgs")
+    assert not res.convex and res.converged and res.grad_norm <= 1e-7
+    assert_monotone(res)
+
+
+def test_lbfgs_iteration_limit_unbounded_objective_and_zero_iterations():
+    reg = make_reg("convex", seed=7)
+    y = np.random.default_rng(7).random((12, 12))
+    with pytest.warns(ReconstructionWarning, match="max_iter=3"):
+        short = reconstruct(y, Identity(), reg, 50.0, tol=1e-14, max_iter=3, method="lbfgs")
+    assert not short.converged and short.n_iter == 3 and short.objective.size == 4
+    assert_monotone(short)
+    with pytest.warns(ReconstructionWarning, match="max_iter=0"):
+        none = reconstruct(y, Identity(), reg, 50.0, max_iter=0, method="lbfgs")
+    np.testing.assert_array_equal(none.x, y)
+    W = dct_bank(2).normalized()
+    concave = LinearSpline([-1.0, 1.0], [1.0, -1.0])  # psi(t) = -t^2 / 2: R unbounded below
+    A = ParallelBeamCT(8, 4)
+    yc = np.random.default_rng(0).random(A.sinogram_shape)
+    with pytest.warns(ReconstructionWarning, match="unbounded below"):
+        res = reconstruct(yc, A, RidgeRegularizer(W, [concave] * 3, "weakly_convex"), 10.0, max_iter=100000,
+                          method="lbfgs")
+    assert np.isfinite(res.x).all() and np.isfinite(res.objective).all()
+    assert_monotone(res)
+
+
 def test_validation_names_the_argument():
     reg = make_reg("convex")
     y = np.zeros((8, 8))
