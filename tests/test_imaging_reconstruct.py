@@ -69,13 +69,19 @@ def test_linear_profiles_give_the_tikhonov_solution_denoising(c, alpha):
     assert_monotone(res)
 
 
-def test_linear_profiles_give_the_tikhonov_solution_deblurring():
+def linear_deblurring_problem():
+    """Gaussian deblurring ("valid") of a 16x16 image with identity profiles: a quadratic objective."""
     W = dct_bank(2).normalized()
     H = GaussianBlur(1.0, boundary="valid")
     reg = RidgeRegularizer(W, [LinearSpline.affine(1.0, 0.0, -1, 1)] * W.n_filters)
     rng = np.random.default_rng(1)
     shape = (16, 16)
     y = H.forward(rng.random(shape)) + 0.01 * rng.standard_normal(H.output_shape(shape))
+    return W, H, reg, y, shape
+
+
+def test_linear_profiles_give_the_tikhonov_solution_deblurring():
+    W, H, reg, y, shape = linear_deblurring_problem()
     res = reconstruct(y, H, reg, 0.05, tol=1e-10, max_iter=20000)
     assert res.converged and res.method == "fista"
     ref = tikhonov_solution(H, W, 0.05, 1.0, y, shape)
@@ -196,12 +202,7 @@ def test_lbfgs_reaches_the_fista_minimiser_of_a_convex_problem(seed, alpha):
 
 
 def test_lbfgs_deblurring_gives_the_tikhonov_solution_and_weakly_convex_is_stationary():
-    W = dct_bank(2).normalized()
-    H = GaussianBlur(1.0, boundary="valid")
-    reg = RidgeRegularizer(W, [LinearSpline.affine(1.0, 0.0, -1, 1)] * W.n_filters)
-    rng = np.random.default_rng(1)
-    shape = (16, 16)
-    y = H.forward(rng.random(shape)) + 0.01 * rng.standard_normal(H.output_shape(shape))
+    W, H, reg, y, shape = linear_deblurring_problem()
     res = reconstruct(y, H, reg, 0.05, tol=1e-10, max_iter=20000, method="lbfgs")
     assert res.converged
     # f is quadratic with Hessian M = H^T H + alpha W^T W: ||x - x*|| <= ||grad f(x)|| / lambda_min(M)
