@@ -15,6 +15,8 @@
 - :mod:`~tvspline.imaging.bilevel`: :func:`train_ridge_bilevel` (profiles, noise table and
   filters learned for the exact denoiser by implicit differentiation; the default of
   ``RidgeRegularizer.train``), :func:`difference_bank`.
+- :mod:`~tvspline.imaging.calibration`: :func:`calibrate_noise_table` (``alpha(sigma)`` chosen
+  again on clean images, as a baseline's weight is tuned).
 
 Needs scikit-image for the data and for the CT geometry reference.
 """
@@ -26,6 +28,7 @@ from .reconstruction import ReconstructionResult, ReconstructionWarning, reconst
 from .ridge import KINDS, RidgeCertificate, RidgeRegularizer
 from .training import MODELS_DIR, PRETRAINED_KINDS, ProfileFit, fit_profiles, initial_bank, pretrained, psnr, train_ridge
 from .bilevel import difference_bank, train_ridge_bilevel
+from .calibration import NoiseCalibration, calibrate_noise_table
 
 __all__ = [
     "TRAIN_IMAGES",
@@ -59,4 +62,6 @@ __all__ = [
     "PRETRAINED_KINDS",
     "MODELS_DIR",
     "psnr",
+    "calibrate_noise_table",
+    "NoiseCalibration",
 ]
