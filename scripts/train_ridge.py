@@ -12,7 +12,7 @@ noise table by L-BFGS-B on the exact denoiser (implicit gradients), then filter 
 one). Then the noise table is calibrated (:func:`~tvspline.imaging.calibrate_noise_table`) on the
 128x128 centre crops of the TRAIN images with noise from ``random_state=0``: the crops on which
 ``benchmarks/denoising.py`` tunes TV's weight. Prints the time, the certificate, the noise table and
-the calibration of each model. Single process (about 8 and 20 min on one core of the development
+the calibration of each model. Single process (5 and 16 min on one core of the development
 machine). Reproduces the shipped files byte for byte (checked with ``cmp``).
 """
 

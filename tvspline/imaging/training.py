@@ -720,7 +720,9 @@ def _train_classmethod(cls, images, kind="convex", sigmas=(5 / 255, 15 / 255, 25
 
     ``method="bilevel"`` (default): :func:`tvspline.imaging.bilevel.train_ridge_bilevel` (exact
     denoiser, implicit gradients); ``method="linearised"``: :func:`train_ridge` (exact one-step
-    profile QPs, heuristic outer loop). Keyword arguments go to the chosen function.
+    profile QPs, heuristic outer loop). Keyword arguments go to the chosen function. The shipped
+    models are then passed through :func:`~tvspline.imaging.calibrate_noise_table` on training
+    crops (``scripts/train_ridge.py``); ``train`` itself returns the noise table it learned.
     """
     if method == "bilevel":
         from .bilevel import train_ridge_bilevel
@@ -747,7 +749,9 @@ def pretrained(kind: str = "convex") -> RidgeRegularizer:
     Returns
     -------
     RidgeRegularizer
-        With its noise table, so ``pretrained("convex").denoise(y, 25 / 255)`` works directly.
+        With its noise table, so ``pretrained("convex").denoise(y, 25 / 255)`` works directly. The
+        table was learned in training, then calibrated on the 128x128 centre crops of the TRAIN
+        images by :func:`~tvspline.imaging.calibrate_noise_table`.
     """
     if kind not in PRETRAINED_KINDS:
         raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(map(repr, PRETRAINED_KINDS))}")
