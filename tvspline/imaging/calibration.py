@@ -33,6 +33,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 
 from .._random import as_generator
+from .._validate import check_positive
 from .operators import Identity
 from .reconstruction import ReconstructionWarning, reconstruct
 from .ridge import RidgeRegularizer
@@ -124,13 +125,6 @@ def _check_sigmas(sigmas, regularizer) -> np.ndarray:
     return np.sort(s)
 
 
-def _check_real(value, name, *, above):
-    if not (isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-            and value > above):
-        raise ValueError(f"{name} must be a finite number > {above}, got {value!r}")
-    return float(value)
-
-
 def calibrate_noise_table(regularizer, images, sigmas=None, *, search_factor: float = 4.0, xatol: float = 0.01,
                           tol=None, max_iter: int = 3000, random_state=0, progress: bool = True) -> NoiseCalibration:
     """Choose ``alpha(sigma)`` per noise level to maximise the mean denoising PSNR on clean images.
@@ -196,10 +190,12 @@ def calibrate_noise_table(regularizer, images, sigmas=None, *, search_factor: fl
         raise TypeError(f"regularizer must be a RidgeRegularizer, got {type(regularizer).__name__}")
     imgs = _check_images(images)
     levels = _check_sigmas(sigmas, regularizer)
-    search_factor = _check_real(search_factor, "search_factor", above=1.0)
-    xatol = _check_real(xatol, "xatol", above=0.0)
+    search_factor = check_positive(search_factor, "search_factor")
+    if search_factor <= 1.0:
+        raise ValueError(f"search_factor must be > 1, got {search_factor!r}")
+    xatol = check_positive(xatol, "xatol")
     if tol is not None:
-        tol = _check_real(tol, "tol", above=0.0)
+        tol = check_positive(tol, "tol")
     if not (isinstance(max_iter, numbers.Integral) and not isinstance(max_iter, bool) and max_iter >= 1):
         raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
     rng = as_generator(random_state)
