@@ -233,18 +233,18 @@ def calibrate_noise_table(regularizer, images, sigmas=None, *, search_factor: fl
                 return cache[a]
 
             a0 = min(regularizer.alpha(sigma), cap)
+            capped = a0 * search_factor >= cap  # the cap is the search's upper edge (never for cap = inf)
             lo, hi = math.log(a0 / search_factor), math.log(min(a0 * search_factor, cap))
             candidates = [a0]
             if hi > lo:
                 opt = minimize_scalar(lambda la: -mean_psnr(math.exp(la)), bounds=(lo, hi), method="bounded",
                                       options={"xatol": xatol})
                 candidates.append(math.exp(opt.x))
-            if math.isfinite(cap) and a0 * search_factor >= cap:
+            if capped:
                 candidates.append(cap)
             best = max(candidates, key=lambda a: (mean_psnr(a), -a))
             la = math.log(best)
-            edges.append(bool(la - lo <= xatol or (hi - la <= xatol and not (math.isfinite(cap) and
-                                                                             a0 * search_factor >= cap))))
+            edges.append(bool(la - lo <= xatol or (hi - la <= xatol and not capped)))
             alphas.append(best)
             initial.append(a0)
             scores.append(mean_psnr(best))
