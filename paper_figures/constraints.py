@@ -1,6 +1,6 @@
 """Figure 2: one data set under each slope constraint, knots marked; knot counts against M - 2.
 
-By the representer theorem (``MATH.md`` section 2) each constrained problem has a minimiser that
+By the representer theorem (``docs/math.md``) each constrained problem has a minimiser that
 is a linear spline with knots at interior data sites only, hence at most ``M - 2`` knots, with
 every slope inside the bounds. :func:`tvspline.fit` returns such a minimiser with a certified gap;
 the figure shows the five fits and checks the knot count and the slopes of each.

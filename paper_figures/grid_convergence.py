@@ -1,6 +1,6 @@
 """Figure 1: fine uniform grids converge from above to the data-site (representer-theorem) optimum.
 
-The representer theorem (Unser, Goujon & Ducotterd, ACHA 2025; ``MATH.md`` section 2) says that
+The representer theorem (Unser, Goujon & Ducotterd, ACHA 2025; ``docs/math.md``) says that
 the problem over *all* functions is solved by a linear spline with knots at the data sites, which
 :func:`tvspline.fit` computes exactly with a certified gap. Restricting the problem to linear
 splines on a uniform grid of ``N`` knots can only give a larger (or equal) optimal value, and as

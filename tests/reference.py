@@ -1,11 +1,11 @@
 """Independent reference implementations used by the tests.
 
-Everything here is written from ``/work/shared/MATH.md`` (sections 1, 3 and 4), not from the
+Everything here is written from the maths of ``docs/math.md``, not from the
 library's code, so that the tests compare ``tvspline`` against a second opinion:
 
 - :func:`reference_fit` solves the single-activation problem with CVXPY + Clarabel at tight
   tolerances, on the slope formulation with the *scaled* coupling ``c_{k+1} - c_k = h_k s_k``
-  (MATH.md section 4), with every original data point kept (ties share a value by indexing, no
+  (``docs/math.md``), with every original data point kept (ties share a value by indexing, no
   merging), ``x`` affinely normalised to ``[0, 1]`` inside the helper and mapped back. The returned
   objective is recomputed in the original coordinates from a spline rebuilt from the reference's
   own (clipped) slopes, so it is the objective of a feasible spline: an upper bound on the optimum

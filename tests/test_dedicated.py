@@ -291,7 +291,7 @@ def best_reference(x, y, w, lam, bounds) -> RefSolution:
 
 
 def extreme_spacing(x) -> bool:
-    """Some distinct sites closer than 1e-9 times the span (cf. MATH.md section 4)."""
+    """Some distinct sites closer than 1e-9 times the span (cf. docs/math.md#numerical-traps)."""
     t = np.unique(x)
     return bool(np.min(np.diff(t)) < 1e-9 * (t[-1] - t[0]))
 

@@ -7,7 +7,7 @@ differences of slopes and :math:`L_k` the total loss at site :math:`k`, the prob
           \quad\text{s.t.}\quad s_{\min} \le Dc \le s_{\max}
 
 has, for every :math:`v \in \mathbb{R}^{K-1}` split as :math:`v = \Delta^T z + \nu` with
-:math:`|z| \le \lambda`, the weak-duality bound (Fenchel; ``MATH.md`` section 5)
+:math:`|z| \le \lambda`, the weak-duality bound (Fenchel; ``docs/math.md#the-dual-certificate``)
 
 .. math:: \mathrm{OPT} \ \ge\ -\sum_k L_k^*(Q_k) - \sum_k \sigma(\nu_k), \qquad
           Q = -D^T v, \quad \sigma(\nu) = \max(s_{\min}\nu,\ s_{\max}\nu),

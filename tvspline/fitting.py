@@ -5,7 +5,7 @@ r"""The exact fit of one slope-constrained TV2-regularised linear spline.
     \min_{f}\ \sum_{m=1}^M w_m E\big(f(x_m) - y_m\big) + \lambda\, \mathrm{TV}^{(2)}(f)
     \quad\text{s.t.}\quad s_{\min} \le f' \le s_{\max}
 
-By the representer theorem (Unser, Goujon & Ducotterd, ACHA 2025; ``MATH.md`` section 2) a
+By the representer theorem (Unser, Goujon & Ducotterd, ACHA 2025; ``docs/math.md``) a
 minimiser is a linear spline with knots at the distinct data sites, so the problem is a finite QP
 (squared loss, Huber) or LP (absolute loss) in the values at the sites.
 
@@ -565,7 +565,7 @@ def fit(
         if fallback and backend in GENERIC_SOLVERS and solver == "auto" and problem.K > _GENERIC_MAX_SITES:
             failures.append(
                 f"{backend} skipped: {problem.K} sites exceed {_GENERIC_MAX_SITES}, where the generic "
-                "solvers take minutes or fail (MATH.md section 4)"
+                "solvers take minutes or fail (docs/math.md#numerical-traps)"
             )
             continue
         try:

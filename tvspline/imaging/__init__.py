@@ -1,4 +1,4 @@
-"""Learned ridge regularisers for images (MATH.md section 7): data, filters, operators, solvers.
+"""Learned ridge regularisers for images (``docs/math.md``): data, filters, operators, solvers.
 
 - :mod:`~tvspline.imaging.data`: scikit-image's bundled natural images (grey, ``[0, 1]``), the
   fixed train / test split :data:`TRAIN_IMAGES` / :data:`TEST_IMAGES`, patches, the Shepp-Logan

@@ -17,7 +17,7 @@ a piecewise quadratic, evaluated exactly: with :math:`\Sigma_k = \int_{t_1}^{t_k
 (trapezoids, exact for a linear integrand) and :math:`t` in segment :math:`k` (the end segments
 extended), :math:`\int_{t_1}^{t} \sigma_i = \Sigma_k + (t - t_k)\big(c_k + \tfrac12 s_k (t - t_k)\big)`.
 
-Certificates (MATH.md section 7). If every slope of every :math:`\sigma_i` lies in
+Certificates (``docs/math.md``). If every slope of every :math:`\sigma_i` lies in
 :math:`[a, b]` with :math:`a \le 0 \le b`, the Hessian :math:`W^T \mathrm{diag}(\sigma_i') W` of
 :math:`R` (almost everywhere) has its eigenvalues in :math:`[a \|W\|^2, b \|W\|^2]`, so
 

@@ -1,4 +1,4 @@
-r"""Learning the profiles and filters of a ridge regulariser from images (MATH.md section 7).
+r"""Learning the profiles and filters of a ridge regulariser from images (``docs/math.md``).
 
 Exact profile fit for fixed filters
 -----------------------------------
@@ -14,7 +14,7 @@ extended linearly). The *gradient-step denoiser* with the responses taken at an 
 
 is affine in the coefficients :math:`c`: one column :math:`a_{ik} = \alpha\, w_i^T
 \varphi_{ik}(w_i * u)` (an image) per coefficient. With :math:`u = y` it is the one-step denoiser
-of MATH.md section 7; with :math:`u = \hat x` (the current reconstruction, see below) it is the
+of ``docs/math.md``; with :math:`u = \hat x` (the current reconstruction, see below) it is the
 *fixed-point linearisation* of the full reconstruction map. For pairs :math:`(x_n, y_n)` (clean,
 noisy; weights :math:`\alpha_n` per pair) :func:`fit_profiles` solves exactly the QP
 

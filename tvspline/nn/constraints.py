@@ -1,8 +1,8 @@
 r"""Constraints on the weight matrices of Lipschitz networks.
 
 A layer :math:`x \mapsto W x` is 1-Lipschitz in the Euclidean norm iff its spectral norm
-:math:`\|W\|_2 = \sigma_{\max}(W) \le 1`. Two constraint sets are used (Lipschitz paper, MATH.md
-section 6), each with its Euclidean (Frobenius) projection computed from the thin SVD
+:math:`\|W\|_2 = \sigma_{\max}(W) \le 1`. Two constraint sets are used (Lipschitz paper,
+``docs/math.md``), each with its Euclidean (Frobenius) projection computed from the thin SVD
 :math:`W = U \Sigma V^T`:
 
 - the spectral ball :math:`\{\|W\|_2 \le 1\}`: :math:`P(W) = U \min(\Sigma, 1) V^T`

@@ -14,7 +14,7 @@ network gives a sample-dependent :math:`G_{ij}`), :math:`b` the output bias and
           + \tfrac{\rho}{2} \sum_j \|\sigma_j(\tau_j) - \sigma^0_j(\tau_j)\|^2
           \quad\text{s.t.}\quad s_{\min} \le \sigma_j' \le s_{\max}
 
-is one convex problem (``MATH.md`` section 6): a QP for the squared loss
+is one convex problem (``docs/math.md#layered-architectures``): a QP for the squared loss
 :math:`L(o) = \sum_i \tfrac{w_i}{2}\|o_i - y_i\|^2`, an LP for the absolute loss
 :math:`\sum_i w_i \|o_i - y_i\|_1` and for the linear loss :math:`\sum_i \langle q_i, o_i\rangle`
 (the Wasserstein critic). By the representer theorem of the ACHA paper, knots at each neuron's

@@ -1,6 +1,6 @@
 r"""Fully connected networks with learned slope-constrained spline activations.
 
-:class:`SplineNetwork` implements the layered architecture of ``MATH.md`` section 6,
+:class:`SplineNetwork` implements the layered architecture of ``docs/math.md``,
 
 .. math:: f = W_L \circ \sigma_{L-1} \circ W_{L-1} \circ \dots \circ \sigma_1 \circ W_1,
 

@@ -1,7 +1,7 @@
 r"""Generic convex solvers through CVXPY (Clarabel, OSQP, HiGHS).
 
 The problem is written with explicit slope variables and the *scaled* coupling
-:math:`c_{k+1} - c_k = h_k s_k` (``MATH.md`` section 4: dividing by :math:`h_k` instead puts
+:math:`c_{k+1} - c_k = h_k s_k` (``docs/math.md``: dividing by :math:`h_k` instead puts
 :math:`1/\min h` into the constraint matrix and breaks the solvers), on coordinates normalised so
 that the sites span :math:`[0, 1]` and the targets have unit spread:
 

@@ -1,6 +1,6 @@
 r"""A dedicated primal-dual interior-point method for the squared loss, O(M) per iteration.
 
-Written with explicit slopes and the scaled coupling (``MATH.md`` section 4), on coordinates
+Written with explicit slopes and the scaled coupling (``docs/math.md``), on coordinates
 normalised like the generic path, the problem is the QP
 
 .. math::
