@@ -613,7 +613,7 @@ def train_ridge(images, kind: str = "convex", sigmas=(5 / 255, 15 / 255, 25 / 25
         Outer iterations (each: a profile refit and a filter step, each accepted only if the
         validation PSNR increases).
     filter_step : float
-        Initial relative filter step (``||dW|| = filter_step * ||W|| `` at most, halved on rejection).
+        Initial relative filter step (``||dW|| = filter_step * ||W||`` at most, halved on rejection).
     random_state : None, int or numpy.random.Generator
         Seed of the patches and the noise; the same seed gives the same model bit for bit.
     progress : bool
