@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_1d_float
+from ._validate import as_1d_float, show
 from .fitting import fit
 from .result import FitResult
 
@@ -35,6 +35,14 @@ class PathResult:
         One entry per λ.
     results : list of FitResult
         The full results.
+
+    Examples
+    --------
+    >>> import numpy as np, tvspline
+    >>> x = np.linspace(0, 1, 30); y = np.sin(6 * x)
+    >>> path = tvspline.fit_path(x, y, [1e-3, 1e-2, 1e-1])
+    >>> len(path), bool(path.success), path[0].lam == 1e-3
+    (3, True, True)
     """
 
     lams: np.ndarray
@@ -93,7 +101,7 @@ def fit_path(x, y, lams, bounds=(-math.inf, math.inf), *, progress: bool = False
     """
     lam_arr = as_1d_float(lams, "lams")
     if (lam_arr < 0).any():
-        raise ValueError(f"lams must be >= 0, got {lam_arr[lam_arr < 0][0]!r}")
+        raise ValueError(f"lams must be >= 0, got {show(lam_arr[lam_arr < 0][0])}")
     if "warm_start" in kwargs:
         raise TypeError("fit_path chains warm starts itself; do not pass warm_start")
     order = np.argsort(-lam_arr, kind="stable")

@@ -174,6 +174,15 @@ class W1Estimate:
         at most 1).
     history : dict
         The critic's training history.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> p, q = rng.normal(0, 1, 40), rng.normal(1, 1, 40)
+    >>> est = estimate_w1(p, q, [1, 2, 1], lam=0.0, random_state=0, max_iter=3, progress=False)
+    >>> isinstance(est, W1Estimate), bool(est.lipschitz_bound <= 1 + 1e-9)
+    (True, True)
     """
 
     estimate: float
