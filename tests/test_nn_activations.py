@@ -186,3 +186,74 @@ def test_householder_theta_validation():
         HouseHolder(4, theta=[0.0])
     with pytest.raises(ValueError, match="theta must be finite"):
         HouseHolder(4, theta=[0.0, np.nan])
+
+
+# ------------------------------------------------------------------------------ PReLU, GroupSort(5)
+def test_prelu_gradients_match_finite_differences():
+    from tvspline.nn.activations import PReLU
+
+    act = PReLU(WIDTH, slope=[-1.0, -0.3, 0.0, 0.4, 1.0, 2.5])  # the last one is clipped to 1
+    rng = np.random.default_rng(11)
+    Z = rng.standard_normal((40, WIDTH))
+    Z = Z[np.abs(Z).min(axis=1) > MARGIN][:12]
+    G = rng.standard_normal(Z.shape)
+    out, cache = act.forward(Z)
+    d_Z, d_params = act.backward(G, cache)
+    num_Z = np.empty_like(Z)
+    for idx in np.ndindex(*Z.shape):
+        E = np.zeros_like(Z)
+        E[idx] = H
+        num_Z[idx] = (np.sum(G * act(Z + E)) - np.sum(G * act(Z - E))) / (2 * H)
+    np.testing.assert_allclose(d_Z, num_Z, rtol=1e-7, atol=1e-8)
+    a0 = act.params["slope"].copy()
+    num_a = np.empty(WIDTH)
+    for j in range(WIDTH):
+        for sign in (1, -1):
+            act.params["slope"] = a0.copy()
+            act.params["slope"][j] += sign * H
+            val = np.sum(G * act(Z))
+            num_a[j] = val if sign == 1 else (num_a[j] - val) / (2 * H)
+    act.params["slope"] = a0
+    # interior parameters: the derivative; the clipped one (2.5): zero
+    np.testing.assert_allclose(d_params["slope"][1:4], num_a[1:4], rtol=1e-7, atol=1e-8)
+    assert d_params["slope"][5] == 0.0 and num_a[5] == 0.0
+
+
+@pytest.mark.parametrize("slope", [-1.0, -0.5, 0.3, 1.0, 7.0, -7.0])
+def test_prelu_lipschitz_bound_against_finite_differences(slope):
+    from tvspline.nn.activations import PReLU
+
+    act = PReLU(3, slope=slope)
+    rng = np.random.default_rng(5)
+    A = rng.uniform(-2, 2, (20_000, 3))
+    B = A + rng.normal(0, 1e-2, A.shape) * rng.uniform(0, 50, (A.shape[0], 1))
+    ratios = np.linalg.norm(act(A) - act(B), axis=1) / np.linalg.norm(A - B, axis=1)
+    bound = act.lipschitz_constant()
+    assert bound == 1.0
+    assert ratios.max() <= bound * (1 + 1e-12)
+    assert ratios.max() >= 0.999 * bound  # the bound is attained (slope 1 on z > 0)
+    # one-dimensional slopes on the negative side are the clipped parameter
+    z = np.array([[-2.0, -2.0, -2.0], [-1.0, -1.0, -1.0]])
+    np.testing.assert_allclose(np.diff(act(z), axis=0)[0], np.clip(slope, -1, 1))
+
+
+def test_groupsort_group_size_5():
+    rng = np.random.default_rng(8)
+    Z = rng.standard_normal((30, 10))
+    act = GroupSort(10, group_size=5)
+    out, cache = act.forward(Z)
+    np.testing.assert_array_equal(out[:, :5], np.sort(Z[:, :5], axis=1))
+    np.testing.assert_array_equal(out[:, 5:], np.sort(Z[:, 5:], axis=1))
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), np.linalg.norm(Z, axis=1), rtol=1e-15)
+    G = rng.standard_normal(Z.shape)
+    d_Z = act.backward(G, cache)[0]
+    num = np.empty_like(Z)
+    for idx in np.ndindex(*Z.shape):
+        E = np.zeros_like(Z)
+        E[idx] = H
+        num[idx] = (np.sum(G * act(Z + E)) - np.sum(G * act(Z - E))) / (2 * H)
+    np.testing.assert_allclose(d_Z, num, rtol=1e-7, atol=1e-8)
+    with pytest.raises(ValueError, match="multiple of group_size=5, got 12"):
+        GroupSort(12, group_size=5)
+    with pytest.raises(ValueError, match="group_size must be an integer >= 1, got 0"):
+        GroupSort(4, group_size=0)

@@ -5,8 +5,12 @@ All act on a batch :math:`Z \in \mathbb{R}^{n \times w}` (one sample per row) an
 
 - ``relu``: :math:`\max(z, 0)` and ``absval``: :math:`|z|`, componentwise with slopes in
   :math:`[-1, 1]`;
-- ``groupsort`` (group size 2, Anil et al. 2019): each consecutive pair :math:`(z_{2i}, z_{2i+1})`
-  is sorted ascending, a permutation of the pair, so norms are preserved;
+- ``prelu``: :math:`z` for :math:`z > 0`, :math:`a_n z` otherwise, one learnable slope
+  :math:`a_n` per neuron used as :math:`\mathrm{clip}(a_n, -1, 1)` (the Lipschitz-constrained PReLU
+  of the Lipschitz paper: slopes in :math:`[-1, 1]`);
+- ``groupsort`` (Anil et al. 2019): the entries of each group of ``group_size`` consecutive
+  neurons are sorted ascending, a permutation of the group, so norms are preserved (group size 2
+  is also called MaxMin);
 - ``householder`` (Singla, Singla and Feizi, ICLR 2022): for each pair :math:`z \in \mathbb{R}^2`
   with a learnable angle :math:`\theta`, :math:`v = (\cos\theta, \sin\theta)`,
 
@@ -32,7 +36,7 @@ import numpy as np
 from .._random import as_generator
 from .._validate import check_choice
 
-__all__ = ["Activation", "ReLU", "AbsVal", "GroupSort", "HouseHolder", "make_activation", "ACTIVATIONS"]
+__all__ = ["Activation", "ReLU", "AbsVal", "PReLU", "GroupSort", "HouseHolder", "make_activation", "ACTIVATIONS"]
 
 
 def _check_width(width, *, even: bool) -> int:
@@ -184,35 +188,104 @@ class AbsVal(Activation):
         return d_out * np.sign(Z), {}
 
 
+class PReLU(Activation):
+    r"""Parametric ReLU with one slope per neuron, clipped into :math:`[-1, 1]`.
+
+    :math:`\sigma_n(z) = z` for :math:`z > 0` and :math:`\mathrm{clip}(a_n, -1, 1)\, z` otherwise,
+    so every slope lies in :math:`[-1, 1]` whatever the stored parameter. The gradient with respect
+    to :math:`a_n` is that of the clipped function (zero where :math:`|a_n| > 1`).
+
+    Parameters
+    ----------
+    width : int
+        Number of neurons.
+    slope : float or array_like, shape (width,), default -1.0
+        Initial parameters :math:`a_n` (-1: the absolute value, the Lipschitz paper's start).
+
+    Examples
+    --------
+    >>> act = PReLU(2, slope=[0.5, -3.0])
+    >>> act([[-2.0, -2.0], [1.0, 1.0]])
+    array([[-1.,  2.],
+           [ 1.,  1.]])
+    """
+
+    name = "prelu"
+
+    def __init__(self, width: int, slope=-1.0):
+        super().__init__(width)
+        a = np.array(np.broadcast_to(np.asarray(slope, dtype=np.float64), (self.width,)))
+        if not np.isfinite(a).all():
+            raise ValueError(f"slope must be finite, got {slope!r}")
+        self.params = {"slope": a}
+
+    def _forward(self, Z):
+        a = np.clip(self.params["slope"], -1.0, 1.0)
+        return np.where(Z > 0, Z, a * Z), Z
+
+    def _backward(self, d_out, Z):
+        raw = self.params["slope"]
+        a = np.clip(raw, -1.0, 1.0)
+        neg = Z <= 0
+        d_Z = d_out * np.where(neg, a, 1.0)
+        d_a = np.where(neg, d_out * Z, 0.0).sum(axis=0) * ((raw >= -1.0) & (raw <= 1.0))
+        return d_Z, {"slope": d_a}
+
+    def lipschitz_constant(self) -> float:
+        """``max(1, max_n |clip(a_n, -1, 1)|) = 1``."""
+        return float(max(1.0, np.max(np.abs(np.clip(self.params["slope"], -1.0, 1.0)))))
+
+
 class GroupSort(Activation):
-    """Sort each consecutive pair ``(z[2i], z[2i+1])`` ascending (GroupSort with group size 2).
+    """Sort each group of ``group_size`` consecutive neurons ascending.
+
+    Parameters
+    ----------
+    width : int
+        Number of neurons, a multiple of ``group_size``.
+    group_size : int, default 2
+        Size of the sorted groups (2: MaxMin; the Lipschitz paper uses 5 for width 10).
 
     Examples
     --------
     >>> GroupSort(4)([[3.0, 1.0, -1.0, 2.0]])
     array([[ 1.,  3., -1.,  2.]])
+    >>> GroupSort(4, group_size=4)([[3.0, 1.0, -1.0, 2.0]])
+    array([[-1.,  1.,  2.,  3.]])
     """
 
     name = "groupsort"
     pairwise = True
 
+    def __init__(self, width: int, group_size: int = 2):
+        if not isinstance(group_size, numbers.Integral) or isinstance(group_size, (bool, np.bool_)) or group_size < 1:
+            raise ValueError(f"group_size must be an integer >= 1, got {group_size!r}")
+        g = int(group_size)
+        w = _check_width(width, even=g == 2)
+        if w % g:
+            raise ValueError(f"width must be a multiple of group_size={g}, got {w}")
+        self.group_size = g
+        self.width = w
+        self.params = {}
+
     def _forward(self, Z):
-        a, b = Z[:, 0::2], Z[:, 1::2]
-        swap = a > b
-        out = np.empty_like(Z)
-        out[:, 0::2] = np.minimum(a, b)
-        out[:, 1::2] = np.maximum(a, b)
-        return out, swap
+        n, g = Z.shape[0], self.group_size
+        grouped = Z.reshape(n, -1, g)
+        order = np.argsort(grouped, axis=2, kind="stable")
+        out = np.take_along_axis(grouped, order, axis=2).reshape(n, -1)
+        return out, order
 
-    def _cache_shape(self, swap):
-        return (swap.shape[0], self.width)
+    def _cache_shape(self, order):
+        return (order.shape[0], self.width)
 
-    def _backward(self, d_out, swap):
-        ga, gb = d_out[:, 0::2], d_out[:, 1::2]
-        d_Z = np.empty_like(d_out)
-        d_Z[:, 0::2] = np.where(swap, gb, ga)
-        d_Z[:, 1::2] = np.where(swap, ga, gb)
-        return d_Z, {}
+    def _backward(self, d_out, order):
+        n, g = d_out.shape[0], self.group_size
+        d_Z = np.empty((n, self.width // g, g))
+        np.put_along_axis(d_Z, order, d_out.reshape(n, -1, g), axis=2)
+        return d_Z.reshape(n, -1), {}
+
+    def __repr__(self):
+        return f"GroupSort(width={self.width}, group_size={self.group_size})"
 
 
 class HouseHolder(Activation):
@@ -283,20 +356,22 @@ class HouseHolder(Activation):
         return f"HouseHolder(width={self.width}, theta={np.array2string(self.params['theta'], precision=4)})"
 
 
-ACTIVATIONS = {cls.name: cls for cls in (ReLU, AbsVal, GroupSort, HouseHolder)}
+ACTIVATIONS = {cls.name: cls for cls in (ReLU, AbsVal, PReLU, GroupSort, HouseHolder)}
 
 
-def make_activation(name: str, width: int, random_state=None) -> Activation:
+def make_activation(name: str, width: int, random_state=None, *, group_size: int = 2) -> Activation:
     """Build a baseline activation by name.
 
     Parameters
     ----------
-    name : {"relu", "absval", "groupsort", "householder"}
+    name : {"relu", "absval", "prelu", "groupsort", "householder"}
         The activation.
     width : int
-        Number of neurons (even for "groupsort" and "householder").
+        Number of neurons (even for "householder", a multiple of ``group_size`` for "groupsort").
     random_state : None, int or numpy.random.Generator
         Seed of the learnable parameters (the HouseHolder angles); unused otherwise.
+    group_size : int, default 2
+        Group size of "groupsort".
 
     Returns
     -------
@@ -320,4 +395,6 @@ def make_activation(name: str, width: int, random_state=None) -> Activation:
     if name == "householder":
         return HouseHolder(width, random_state=random_state)
     as_generator(random_state)  # validate it even when unused
+    if name == "groupsort":
+        return GroupSort(width, group_size=group_size)
     return ACTIVATIONS[name](width)
