@@ -1,4 +1,4 @@
-"""Time the interior-point kernels: the original fused one against the twisted two-thread one.
+"""Time the interior-point kernels: the reference fused one against the twisted two-thread one.
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/ipm_kernel.py [--sizes 1e4 1e5 1e6] [--repeat 3]
         [--no-fit] [--par-min N]

@@ -36,9 +36,9 @@ lambda = 0.1 and bounds (-1, 1), (0, inf), (-inf, inf), it times in one run:
 
 tvspline is timed ``REPEATS`` = 3 times in its process after a 200-point warm-up fit (which loads
 the compiled kernels): "time" is the first of them, in a process whose memory is touched for the
-first time (on the development VM first-touch page faults cost ~2.7 ms per MB: 0.8-0.9 s of the
-first 1e6 fit), "median of 3 in-process" the median of the three (the steady state of a session
-that fits more than once). Ratios use the first. Peers run once each.
+first time (first-touch page faults, measured at ~2.7 ms per MB on the benchmark machine: 0.8-0.9 s
+of the first 1e6 fit), "median of 3 in-process" the median of the three (the steady state of a
+process that fits more than once). Ratios use the first. Peers run once each.
 
 Each peer's answer is turned into a spline *exactly as the peer returned it* (values c at the
 sites) and its objective recomputed; the error is measured against tvspline's certified lower
@@ -76,7 +76,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 BOUNDS = {"(-1,1)": (-1.0, 1.0), "(0,inf)": (0.0, math.inf), "(-inf,inf)": (-math.inf, math.inf)}
 LAM = 0.1
 #: tvspline fits timed in its process: ``time`` is the first (a new process: its memory is touched
-#: for the first time), ``time_median`` the median of all (the steady state of a long session).
+#: for the first time), ``time_median`` the median of all (the steady state of a long-running process).
 REPEATS = 3
 CVXPY_PEERS = ("cvxpy-clarabel", "cvxpy-osqp", "cvxpy-osqp-1e-8")
 NOTES = {

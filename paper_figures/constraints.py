@@ -151,7 +151,7 @@ def make(quick: bool = False) -> FigureOutput:
         "constraint: none, 1-Lipschitz [-1, 1], monotone [0, inf), firmly non-expansive [0, 1] "
         f"(a proximal operator) and invertible [{EPS:g}, {1 / EPS:g}]. Each fit is tvspline.fit's "
         "certified minimiser; open circles mark its knots, all at data sites, and the text gives the "
-        "slope range of the fit (it touches the active bounds). The bar panel compares the knot "
+        "slope range of the fit (it touches the active bounds). The last panel compares the knot "
         f"counts at lambda = {', '.join(f'{v:g}' for v in lams)} with the representer theorem's bound "
         f"M - 2 = {m - 2}: as lambda decreases the unconstrained fit approaches interpolation and the "
         "bound, while the slope bounds keep the constrained fits sparse."

@@ -1,4 +1,4 @@
-"""The twisted two-thread interior-point kernel against the original fused one.
+"""The twisted two-thread interior-point kernel against the reference fused one.
 
 ``tvspline.solvers._ipm_kernels.ipm_loop_twisted`` must run the same Mehrotra iterations as
 ``tvspline.solvers.ipm._ipm_loop_reference`` up to rounding (it sums its reductions per half and
