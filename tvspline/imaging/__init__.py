@@ -21,7 +21,7 @@
 Needs scikit-image for the data and for the CT geometry reference.
 """
 
-from .data import IMAGE_NAMES, TEST_IMAGES, TRAIN_IMAGES, load_image, random_patches, shepp_logan, test_images, train_images
+from .data import IMAGE_NAMES, TEST_IMAGES, TRAIN_IMAGES, load_folder, load_image, random_patches, shepp_logan, test_images, train_images
 from .filters import BOUNDARIES, FilterBank, dct_bank, random_bank
 from .operators import GaussianBlur, Identity, ParallelBeamCT
 from .reconstruction import ReconstructionResult, ReconstructionWarning, reconstruct
@@ -29,12 +29,14 @@ from .ridge import KINDS, RidgeCertificate, RidgeRegularizer
 from .training import MODELS_DIR, PRETRAINED_KINDS, ProfileFit, fit_profiles, initial_bank, pretrained, psnr, train_ridge
 from .bilevel import difference_bank, train_ridge_bilevel
 from .calibration import NoiseCalibration, calibrate_noise_table
+from .rounds import train_ridge_rounds
 
 __all__ = [
     "TRAIN_IMAGES",
     "TEST_IMAGES",
     "IMAGE_NAMES",
     "load_image",
+    "load_folder",
     "train_images",
     "test_images",
     "random_patches",
@@ -56,6 +58,7 @@ __all__ = [
     "ProfileFit",
     "train_ridge",
     "train_ridge_bilevel",
+    "train_ridge_rounds",
     "difference_bank",
     "initial_bank",
     "pretrained",

@@ -324,3 +324,66 @@ def shepp_logan(size: int = 128) -> np.ndarray:
     r, c = np.ogrid[:size, :size]
     ph[(r - size // 2) ** 2 + (c - size // 2) ** 2 > (size // 2) ** 2] = 0.0
     return ph
+
+
+def load_folder(path, pattern: str = "*.png") -> list[np.ndarray]:
+    """Read every grey image of a folder as float64 in ``[0, 1]``, in sorted file-name order.
+
+    Colour images are converted by ``skimage.color.rgb2gray`` (an alpha channel is dropped first);
+    integer images are scaled by their dtype's maximum (``skimage.util.img_as_float``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A folder, for example the 400 Berkeley training crops or Set12.
+    pattern : str
+        Glob pattern of the files to read (default ``"*.png"``).
+
+    Returns
+    -------
+    list of ndarray
+        One 2-D array per file, in the order of ``sorted(file names)``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` is not a folder.
+    ValueError
+        If no file matches ``pattern``.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np, skimage.io
+    >>> from tvspline.imaging import load_folder
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     skimage.io.imsave(d + "/a.png", np.full((4, 5), 255, dtype=np.uint8))
+    ...     images = load_folder(d)
+    >>> len(images), images[0].shape, float(images[0].max())
+    (1, (4, 5), 1.0)
+    """
+    import glob
+    import os
+
+    if not os.path.isdir(path):
+        raise FileNotFoundError(f"path must be a folder of images, got {os.fspath(path)!r}")
+    files = sorted(glob.glob(os.path.join(os.fspath(path), pattern)))
+    if not files:
+        raise ValueError(f"no file matches {pattern!r} in {os.fspath(path)!r}")
+    io, color, util = _skimage_io()
+    out = []
+    for f in files:
+        im = io.imread(f)
+        if im.ndim == 3:
+            im = color.rgb2gray(im[..., :3])
+        if im.ndim != 2:
+            raise ValueError(f"{f!r} is not a 2-D image (shape {im.shape})")
+        out.append(np.ascontiguousarray(util.img_as_float(im), dtype=np.float64))
+    return out
+
+
+def _skimage_io():
+    import skimage.color
+    import skimage.io
+    import skimage.util
+
+    return skimage.io, skimage.color, skimage.util
