@@ -184,3 +184,20 @@ def test_scaled():
     for factor in (0.0, -1.0, np.nan):
         with pytest.raises(ValueError, match="factor"):
             SlopeBounds(-1.0, 1.0).scaled(factor)
+
+
+@pytest.mark.parametrize("bounds", [{-1: 0, 1: 1}, {-1.0, 1.0}, "01", b"01", np.array([[0.0, 1.0]])])
+def test_as_bounds_refuses_unordered_containers_and_strings(bounds):
+    with pytest.raises(TypeError, match=r"bounds must be a SlopeBounds or a \(lo, hi\) pair"):
+        as_bounds(bounds)
+
+
+@pytest.mark.parametrize("bounds", [(0, 1), [0, 1], np.array([0, 1]), SlopeBounds(0, 1)])
+def test_as_bounds_accepts_ordered_pairs(bounds):
+    assert as_bounds(bounds) == SlopeBounds(0.0, 1.0)
+
+
+@pytest.mark.parametrize("lo, hi", [(True, 1.0), (0.0, np.bool_(True)), ("0", 1.0), (0.0, 1j)])
+def test_slope_bounds_refuse_bools_strings_and_complex(lo, hi):
+    with pytest.raises(TypeError, match=r"bounds (lo|hi)"):
+        SlopeBounds(lo, hi)

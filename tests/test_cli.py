@@ -182,7 +182,18 @@ def _bad_files(tmp_path):
         "header_only": _write_csv(tmp_path / "header.csv", {"x": [], "y": []}),
         "empty": _write_csv(tmp_path / "empty.csv", {}),
         "one_site": _write_csv(tmp_path / "one.csv", {"x": [1.0, 1.0], "y": [1.0, 2.0]}),
+        "semicolon": _write_text(tmp_path / "semi.csv", "x;y\n0;1\n1;2\n2;0\n"),
+        "decimal_comma": _write_text(tmp_path / "comma.csv", "x;y\n0,5;1,25\n1,5;2\n2,5;0\n"),
+        "all_zero_w": _write_csv(tmp_path / "zero_w.csv", {"x": [0.0, 1.0, 2.0], "y": [1.0, 2.0, 0.0],
+                                                          "w": [0.0, 0.0, 0.0]}),
+        "tabs": _write_text(tmp_path / "tabs.csv", "x\ty\n0\t1\n1\t2\n2\t0\n"),
+        "duplicate": _write_text(tmp_path / "dup.csv", "x,y,z,y\n0,1,0,5\n1,2,0,6\n2,0,0,7\n"),
     }
+
+
+def _write_text(path, text):
+    path.write_text(text)
+    return path
 
 
 @pytest.mark.parametrize(
@@ -224,6 +235,17 @@ def _bad_files(tmp_path):
         ("out dir", ["fit", "{data}", "--x", "t", "--y", "signal", "--lam", "0.1",
                      "--out", "{tmp}/no/such/dir/r.json"], ["cannot write", "r.json"]),
         ("no command", [], ["COMMAND"]),
+        ("semicolons", ["fit", "{semicolon}", "--x", "x", "--y", "y", "--lam", "0.1"],
+         ["column 'x' not found", "'x;y'", "separated by semicolons", "comma-separated"]),
+        ("decimal comma", ["fit", "{decimal_comma}", "--x", "x", "--y", "y", "--lam", "0.1"],
+         ["separated by semicolons", "decimal comma"]),
+        ("tabs", ["fit", "{tabs}", "--x", "x", "--y", "y", "--lam", "0.1"], ["separated by tabs"]),
+        ("duplicate column", ["fit", "{duplicate}", "--x", "x", "--y", "y", "--lam", "0.1"],
+         ["column 'y' appears 2 times", "columns 2, 4", "distinct"]),
+        ("delta without huber", ["fit", "{data}", "--x", "t", "--y", "signal", "--lam", "0.1",
+                                 "--delta", "0.5"], ["delta", "loss='huber'", "loss='squared'"]),
+        ("all weights zero", ["fit", "{all_zero_w}", "--x", "x", "--y", "y", "--lam", "0.1",
+                              "--weights", "w"], ["weights are all zero"]),
     ],
 )
 def test_bad_input_exits_2(case, argv, needles, data, tmp_path, capsys):
@@ -238,13 +260,43 @@ def test_bad_input_exits_2(case, argv, needles, data, tmp_path, capsys):
     assert not (tmp_path / "fit.xyz").exists()
 
 
+def test_duplicate_columns_not_read_are_allowed(tmp_path, capsys):
+    path = _write_text(tmp_path / "d.csv", "x,y,note,note\n0,1,a,b\n1,2,c,d\n2,0,e,f\n")
+    code, out, err = _run(["fit", path, "--x", "x", "--y", "y", "--lam", "0.1"], capsys)
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("error", [RuntimeError("boom"), TypeError("cannot unpack"), ValueError("inner")])
+def test_internal_failure_exits_3_not_2(data, capsys, monkeypatch, error):
+    """An exception raised inside the fit on input that passed every check is not bad input."""
+    path, *_ = data
+
+    def broken_fit(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(tvspline, "fit", broken_fit)
+    code, out, err = _run(["fit", path, "--x", "t", "--y", "signal", "--lam", "0.1"], capsys)
+    assert code == 3, err
+    assert "internal error" in err and str(error) in err and type(error).__name__ in err
+    assert "Traceback" not in err
+
+
+def test_help_documents_the_exit_statuses(capsys):
+    code, out, _ = _run(["fit", "--help"], capsys)
+    assert code == 0
+    text = " ".join(out.split())
+    for needle in ["exit status:", "0 the fit is certified optimal", "2 bad usage or bad input",
+                   "3 internal failure"]:
+        assert needle in text, needle
+
+
 # ------------------------------------------------------------------------- help and version
 def test_help_mentions_every_option(capsys):
     code, out, _ = _run(["fit", "--help"], capsys)
     assert code == 0
     for option in FIT_OPTIONS:
         assert option in out, option
-    for word in ("DATA.csv", "example", "inf", "squared", "absolute", "huber", "clarabel", "Exit status"):
+    for word in ("DATA.csv", "example", "inf", "squared", "absolute", "huber", "clarabel", "exit status"):
         assert word in out, word
     code, out, _ = _run(["--help"], capsys)
     assert code == 0

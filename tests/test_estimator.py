@@ -38,7 +38,8 @@ def _data(n=40, seed=0):
 def test_matches_fit(loss, bounds, lam):
     x, y = _data()
     reg = SplineRegressor(lam=lam, bounds=bounds, loss=loss, delta=0.3).fit(x[:, None], y)
-    ref = tvspline.fit(x, y, lam, bounds, loss=loss, delta=0.3)
+    # The estimator passes delta on only to the Huber loss (fit refuses it for the others).
+    ref = tvspline.fit(x, y, lam, bounds, loss=loss, **({"delta": 0.3} if loss == "huber" else {}))
     assert reg.spline_ == ref.spline
     assert reg.result_.objective == pytest.approx(ref.objective, rel=1e-12, abs=1e-12)
     assert reg.gap_ == reg.result_.gap
@@ -317,3 +318,29 @@ def test_works_without_sklearn(monkeypatch):
     with pytest.warns(module.DataConversionWarning):
         reg.fit(x, y[:, None])
     assert issubclass(module.DataConversionWarning, tvspline.TVSplineWarning)
+
+
+@pytest.mark.parametrize(
+    "make, error, message",
+    [
+        (lambda x: np.ma.array(x, mask=x > 1), TypeError, "masked"),
+        (lambda x: np.datetime64("2024-01-01") + np.arange(x.size).astype("timedelta64[D]"), TypeError, "datetime64"),
+        (lambda x: np.array([10**400] + [1] * (x.size - 1), dtype=object), ValueError, "too large for float64"),
+    ],
+    ids=["masked", "datetime", "huge-int"],
+)
+def test_refused_inputs(make, error, message):
+    x, y = _data()
+    with pytest.raises(error, match=message):
+        SplineRegressor().fit(make(x), y)
+    with pytest.raises(error, match=message):
+        SplineRegressor().fit(x, make(y))
+
+
+def test_delta_is_checked_for_every_loss_and_used_only_by_huber():
+    x, y = _data()
+    with pytest.raises(ValueError, match="delta"):
+        SplineRegressor(loss="squared", delta=-1.0).fit(x, y)
+    a = SplineRegressor(loss="absolute", delta=0.3).fit(x, y)
+    b = SplineRegressor(loss="absolute").fit(x, y)
+    assert a.spline_ == b.spline_

@@ -27,7 +27,8 @@ DELTA = 0.5
 def _fit(x, y, lam, bounds, w=None, loss="squared"):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", InaccurateSolutionWarning)
-        return tvspline.fit(x, y, lam, bounds, weights=w, loss=loss, delta=DELTA)
+        # fit refuses a delta for the losses that do not use it
+        return tvspline.fit(x, y, lam, bounds, weights=w, loss=loss, **({"delta": DELTA} if loss == "huber" else {}))
 
 
 def zone_sizes(knots, values, sites):

@@ -262,7 +262,8 @@ def test_prune_bad_tol_raises(tol):
 
 
 # --------------------------------------------------------------------------- serialisation
-SPECIAL = [0.1, 1e-300, -0.0, 1e300, 5e-324, -2.2250738585072014e-308, 1 / 3, -7.0, 123456789.123456789]
+# Extreme and signed-zero values, ordered so that every slope stays finite.
+SPECIAL = [0.1, 1e-300, -0.0, 5e-324, -2.2250738585072014e-308, 1 / 3, -7.0, 123456789.123456789, 1e300]
 
 
 def special_spline():
@@ -380,3 +381,34 @@ def test_equality_and_hash():
 def test_repr_is_informative():
     r = repr(LinearSpline([-1.0, 0.0, 1.0], [1.0, 0.0, 1.0]))
     assert r.startswith("LinearSpline(") and "n_knots=1" in r and "tv2=2" in r
+
+
+@pytest.mark.parametrize("version", [0, 2, "1", 1.0, True, None])
+def test_from_dict_refuses_other_versions(version):
+    d = LinearSpline([0.0, 1.0], [0.0, 1.0]).to_dict()
+    d["version"] = version
+    with pytest.raises(ValueError, match=r"format version .* reads version 1"):
+        LinearSpline.from_dict(d)
+
+
+def test_from_dict_accepts_a_hand_written_dict():
+    assert LinearSpline.from_dict({"knots": [0, 2], "values": [1, 3]}) == LinearSpline([0.0, 2.0], [1.0, 3.0])
+
+
+@pytest.mark.parametrize(
+    "knots, values, error, message",
+    [
+        (["0", "1"], [0.0, 1.0], TypeError, r"knots .*strings"),
+        ([0.0, 1.0], ["0", "1"], TypeError, r"values .*strings"),
+        ([False, True], [0.0, 1.0], TypeError, r"knots .*booleans"),
+        ([0.0, 1.0], [True, False], TypeError, r"values .*booleans"),
+        ([0.0, 1e-300], [0.0, 1e300], ValueError, r"slope between knots\[0\]=0.0 and knots\[1\]=1e-300 .*overflows"),
+        ([0.0, 1.0, 2.0], [0.0, -1e308, 1e308], ValueError, r"slope between knots\[1\].*overflows"),
+        ([0.0, 10**400], [0.0, 1.0], ValueError, r"knots holds a value too large"),
+    ],
+)
+def test_from_dict_refuses_bad_knots_and_values(knots, values, error, message):
+    with pytest.raises(error, match=message):
+        LinearSpline.from_dict({"format": "tvspline.LinearSpline", "version": 1, "knots": knots, "values": values})
+    with pytest.raises(error, match=message):
+        LinearSpline(knots, values)

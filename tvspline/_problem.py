@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import as_1d_float, check_choice, check_lam, check_positive, check_weights
+from ._validate import as_1d_float, check_choice, check_delta, check_lam, check_weights
 from .bounds import SlopeBounds, as_bounds
 from .losses import LOSSES
 
@@ -58,7 +58,7 @@ def prepare(x, y, lam, bounds, weights=None, loss="squared", delta=1.0) -> Probl
     lam = check_lam(lam)
     bounds = as_bounds(bounds)
     check_choice(loss, "loss", LOSSES)
-    delta = check_positive(delta, "delta") if loss == "huber" else 1.0
+    delta = check_delta(delta, loss)
 
     keep = w > 0
     if not keep.all():

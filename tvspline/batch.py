@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_1d_float
+from ._validate import as_1d_float, show
 from .fitting import fit
 from .result import FitResult
 
@@ -101,7 +101,7 @@ def fit_path(x, y, lams, bounds=(-math.inf, math.inf), *, progress: bool = False
     """
     lam_arr = as_1d_float(lams, "lams")
     if (lam_arr < 0).any():
-        raise ValueError(f"lams must be >= 0, got {lam_arr[lam_arr < 0][0]!r}")
+        raise ValueError(f"lams must be >= 0, got {show(lam_arr[lam_arr < 0][0])}")
     if "warm_start" in kwargs:
         raise TypeError("fit_path chains warm starts itself; do not pass warm_start")
     order = np.argsort(-lam_arr, kind="stable")

@@ -19,7 +19,12 @@ Anywhere tvspline takes a ``bounds`` argument, a plain ``(lo, hi)`` tuple works 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
+
+from ._validate import as_real, show
 
 __all__ = [
     "SlopeBounds",
@@ -33,12 +38,9 @@ __all__ = [
 
 
 def _as_float(value, name):
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number, got {value!r}") from None
+    out = as_real(value, name)
     if math.isnan(out):
-        raise ValueError(f"{name} must not be NaN, got {value!r}")
+        raise ValueError(f"{name} must not be NaN, got {show(value)}")
     return out
 
 
@@ -73,9 +75,9 @@ class SlopeBounds:
         lo = _as_float(self.lo, "bounds lo (s_min)")
         hi = _as_float(self.hi, "bounds hi (s_max)")
         if lo > hi:
-            raise ValueError(f"bounds need s_min <= s_max, got s_min={lo!r} > s_max={hi!r}")
+            raise ValueError(f"bounds need s_min <= s_max, got s_min={show(lo)} > s_max={show(hi)}")
         if lo == math.inf or hi == -math.inf:
-            raise ValueError(f"bounds must admit a finite slope, got ({lo!r}, {hi!r})")
+            raise ValueError(f"bounds must admit a finite slope, got ({show(lo)}, {show(hi)})")
         object.__setattr__(self, "lo", lo)
         object.__setattr__(self, "hi", hi)
 
@@ -100,15 +102,13 @@ class SlopeBounds:
 
     def clip(self, slopes):
         """Clip slopes into ``[lo, hi]`` (works on scalars and arrays)."""
-        import numpy as np
-
         return np.clip(slopes, self.lo, self.hi)
 
     def scaled(self, factor: float) -> "SlopeBounds":
         """Bounds after rescaling the abscissa: if ``g(u) = f(a + b u)`` with ``b = factor > 0``
         then ``g' = b f'``, so the bounds of ``g`` are ``[b lo, b hi]``."""
         if not factor > 0:
-            raise ValueError(f"factor must be > 0, got {factor!r}")
+            raise ValueError(f"factor must be > 0, got {show(factor)}")
         return SlopeBounds(self.lo * factor, self.hi * factor)
 
     def to_tuple(self) -> tuple[float, float]:
@@ -122,6 +122,9 @@ class SlopeBounds:
 def as_bounds(bounds) -> SlopeBounds:
     """Convert ``None``, a :class:`SlopeBounds` or a ``(lo, hi)`` pair to :class:`SlopeBounds`.
 
+    The pair is an ordered sequence (tuple, list or array of two numbers); dicts, sets and strings
+    are refused, since their order or meaning as bounds is not defined.
+
     Examples
     --------
     >>> from tvspline.bounds import as_bounds
@@ -132,11 +135,20 @@ def as_bounds(bounds) -> SlopeBounds:
         return SlopeBounds()
     if isinstance(bounds, SlopeBounds):
         return bounds
+    if isinstance(bounds, np.ndarray):
+        if bounds.shape != (2,):
+            raise TypeError(f"bounds must be a SlopeBounds or a (lo, hi) pair, got an array of shape {bounds.shape}")
+        bounds = tuple(bounds.tolist())
+    if not isinstance(bounds, Sequence) or isinstance(bounds, (str, bytes)):
+        raise TypeError(
+            f"bounds must be a SlopeBounds or a (lo, hi) pair (tuple or list), got "
+            f"{type(bounds).__name__} {bounds!r}"
+        )
     try:
         lo, hi = bounds
     except (TypeError, ValueError):
         raise TypeError(
-            f"bounds must be a SlopeBounds or a (lo, hi) pair, got {bounds!r}"
+            f"bounds must be a SlopeBounds or a (lo, hi) pair, got {len(bounds)} values {bounds!r}"
         ) from None
     return SlopeBounds(lo, hi)
 
@@ -162,7 +174,7 @@ def lipschitz(L: float = 1.0) -> SlopeBounds:
     """
     L = _as_float(L, "L")
     if not L >= 0:
-        raise ValueError(f"L must be >= 0, got {L!r}")
+        raise ValueError(f"L must be >= 0, got {show(L)}")
     return SlopeBounds(-L, L)
 
 
@@ -198,5 +210,5 @@ def invertible(eps: float = 0.1) -> SlopeBounds:
     """
     eps = _as_float(eps, "eps")
     if not 0 < eps <= 1:
-        raise ValueError(f"eps must be in (0, 1], got {eps!r}")
+        raise ValueError(f"eps must be in (0, 1], got {show(eps)}")
     return SlopeBounds(eps, 1.0 / eps)

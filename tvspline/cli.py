@@ -12,8 +12,10 @@ exactly with :func:`tvspline.fit`, prints a short summary (objective, certified 
 status) and optionally writes the result as JSON (``--out``) and a figure (``--plot``).
 
 Exit status: 0 when the fit is certified optimal, 1 when it finished without reaching the requested
-gap or no solver produced an answer, 2 for bad usage or bad input (missing file, unknown column,
-non-numeric value, invalid parameter), always with a one-line message on stderr and no traceback.
+gap or no solver produced an answer, 2 for bad usage or bad input (missing file, unknown or
+duplicated column, non-numeric value, invalid parameter), 3 for an internal failure of tvspline (an
+unexpected exception on valid input: a bug to report), always with a one-line message on stderr and
+no traceback.
 
 The same interface runs as ``python -m tvspline``.
 """
@@ -33,6 +35,10 @@ __all__ = ["main", "build_parser", "read_columns", "CLIError"]
 _PROG = "tvspline"
 #: Fraction of the data range added on each side when plotting the fitted spline.
 _PLOT_MARGIN = 0.05
+
+
+#: Exit statuses of the command (documented in ``--help``).
+EXIT_OPTIMAL, EXIT_NOT_CERTIFIED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 class CLIError(Exception):
@@ -56,10 +62,14 @@ examples:
   tvspline fit data.csv --x t --y signal --lam 0.05 --bounds 0 inf --loss huber --delta 0.5 \\
       --sparsest --out result.json --plot fit.png
 
-The CSV file needs a header row with column names; columns are separated by commas. Slope bounds
-accept inf and -inf. The summary goes to stdout, errors and warnings to stderr. Exit status: 0 when
-the fit is certified optimal, 1 when it is not (the gap is above --tol) or no solver produced an
-answer, 2 for bad usage or bad input.
+The CSV file needs a header row with distinct column names; columns are separated by commas.
+Slope bounds accept inf and -inf. The summary goes to stdout, errors and warnings to stderr.
+
+exit status:
+  0  the fit is certified optimal
+  1  the fit is not certified (the gap is above --tol) or no solver produced an answer
+  2  bad usage or bad input (file, columns, values, parameters)
+  3  internal failure of tvspline on valid input (please report it with the command line)
 
 --out writes JSON with keys "problem" (lam, bounds, loss, ...), "data" (file, columns, number of
 points), "result" (objective, gap, status, knots, time, ...) and "spline"
@@ -234,8 +244,17 @@ def read_columns(path: str, names: list[str]) -> dict[str, "object"]:
     index = {}
     for name in names:
         if name not in header:
-            raise CLIError(f"column {name!r} not found in {path}; available columns: {available}")
-        index[name] = header.index(name)
+            raise CLIError(
+                f"column {name!r} not found in {path}; available columns: {available}"
+                + _separator_hint(header)
+            )
+        where = [i for i, h in enumerate(header) if h == name]
+        if len(where) > 1:
+            raise CLIError(
+                f"column {name!r} appears {len(where)} times in the header of {path} (columns "
+                f"{', '.join(str(i + 1) for i in where)}); column names must be distinct"
+            )
+        index[name] = where[0]
     data = rows[1:]
     if not data:
         raise CLIError(f"{path} has a header row but no data rows")
@@ -261,6 +280,17 @@ def read_columns(path: str, names: list[str]) -> dict[str, "object"]:
                 )
             out[name][r] = value
     return out
+
+
+def _separator_hint(header: list[str]) -> str:
+    """A hint when the header looks separated by something other than commas, else ``""``."""
+    for sep, label in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
+        if any(sep in cell for cell in header):
+            return (
+                f". The header looks separated by {label}: tvspline reads comma-separated files "
+                f"(replace the {label} by commas; with a decimal comma, also replace it by a point)"
+            )
+    return ""
 
 
 # ---------------------------------------------------------------------------------------- output
@@ -380,6 +410,23 @@ def _check_output_dir(path: str) -> None:
         raise CLIError(f"cannot write {path}: the folder {folder} does not exist")
 
 
+def _check_fit_arguments(x, y, w, args) -> None:
+    """Refuse bad parameters (exit 2) before the fit, so that an exception raised inside the fit
+    can be told apart from bad input and reported as an internal failure (exit 3)."""
+    from ._problem import prepare
+    from ._validate import check_positive
+
+    try:
+        prepare(x, y, args.lam, tuple(args.bounds), w, args.loss, args.delta)
+        check_positive(args.tol, "tol")
+    except (ValueError, TypeError) as exc:
+        raise CLIError(str(exc)) from None
+
+
+class _InternalError(Exception):
+    """An unexpected exception inside tvspline on input that passed every check."""
+
+
 def _run_fit(args) -> int:
     from . import fit as tv_fit
     from .solvers.base import SolverFailure
@@ -393,6 +440,7 @@ def _run_fit(args) -> int:
     cols = read_columns(args.data, list(dict.fromkeys(names)))
     x, y = cols[args.x], cols[args.y]
     w = cols[args.weights] if args.weights else None
+    _check_fit_arguments(x, y, w, args)
 
     # (native solver banners are silenced by the library itself: tvspline.solvers.generic)
     with warnings.catch_warnings(record=True) as caught:
@@ -402,13 +450,13 @@ def _run_fit(args) -> int:
                 x, y, args.lam, tuple(args.bounds), weights=w, loss=args.loss,
                 delta=args.delta, solver=args.solver, tol=args.tol,
             )
-        except (ValueError, TypeError) as exc:
-            raise CLIError(str(exc)) from None
+            if args.sparsest:
+                result = result.sparsest()
         except SolverFailure as exc:
             print(f"{_PROG} fit: solver failure: {exc}", file=sys.stderr)
-            return 1
-        if args.sparsest:
-            result = result.sparsest()
+            return EXIT_NOT_CERTIFIED
+        except Exception as exc:
+            raise _InternalError(f"{type(exc).__name__}: {exc}") from exc
     for item in caught:
         print(f"{_PROG} fit: warning: {item.message}", file=sys.stderr)
 
@@ -439,7 +487,7 @@ def _run_fit(args) -> int:
         except ValueError as exc:  # e.g. an unknown image format
             raise CLIError(f"cannot save the plot {args.plot}: {exc}") from None
         print(f"wrote      : {args.plot}")
-    return 0 if result.success else 1
+    return EXIT_OPTIMAL if result.success else EXIT_NOT_CERTIFIED
 
 
 def main(argv=None) -> int:
@@ -454,8 +502,9 @@ def main(argv=None) -> int:
     -------
     int
         Exit status: 0 for a certified optimal fit, 1 for a fit that is not certified optimal or a
-        solver failure, 2 for bad input (the message is printed on stderr). argparse usage errors,
-        ``--help`` and ``--version`` exit through ``SystemExit`` with status 2, 0 and 0.
+        solver failure, 2 for bad input, 3 for an internal failure on valid input (the message is
+        printed on stderr). argparse usage errors, ``--help`` and ``--version`` exit through
+        ``SystemExit`` with status 2, 0 and 0.
 
     Examples
     --------
@@ -479,6 +528,14 @@ def main(argv=None) -> int:
             return _run_fit(args)
     except CLIError as exc:
         print(f"{_PROG} {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
+    except Exception as exc:  # anything else is a failure of tvspline, not of the input
+        text = str(exc) if isinstance(exc, _InternalError) else f"{type(exc).__name__}: {exc}"
+        print(
+            f"{_PROG} {args.command}: internal error (the input passed every check): {text}; "
+            "please report it with the command line and the data",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
     parser.error(f"unknown command {args.command!r}")  # pragma: no cover - argparse rejects it
     return 2  # pragma: no cover

@@ -31,7 +31,7 @@ import warnings
 
 import numpy as np
 
-from ._validate import check_choice, check_lam, check_positive
+from ._validate import check_choice, check_lam, check_positive, show
 from .bounds import as_bounds
 from .exceptions import TVSplineWarning
 from .fitting import SOLVERS, fit
@@ -194,13 +194,25 @@ def _as_float_array(values, name: str) -> np.ndarray:
             f"SplineRegressor does not accept sparse {name} (got {type(values).__name__} of "
             f"shape {values.shape}); pass a dense array, e.g. {name}.toarray()"
         )
+    if isinstance(values, np.ma.MaskedArray):
+        raise TypeError(
+            f"SplineRegressor does not apply the mask of a masked {name}; pass the unmasked "
+            "samples, or give the masked ones sample_weight 0"
+        )
     arr = np.asarray(values)
     if np.iscomplexobj(arr):
         raise ValueError(f"Complex data not supported: {name} has dtype {arr.dtype}")
+    if arr.dtype.kind in "mM":
+        raise TypeError(
+            f"{name} must hold real numbers, got dtype {arr.dtype}; convert dates or time spans "
+            "to numbers first"
+        )
     if arr.dtype.kind in "OUS" or not np.issubdtype(arr.dtype, np.number):
         # object arrays of numbers become float; anything else raises, naming the input
         try:
             arr = arr.astype(np.float64)
+        except OverflowError:
+            raise ValueError(f"{name} holds a value too large for float64") from None
         except (TypeError, ValueError) as exc:
             raise type(exc)(f"{name} must hold real numbers: {exc}") from None
     return np.asarray(arr, dtype=np.float64)
@@ -444,7 +456,7 @@ class SplineRegressor(*_Bases):
             _check_finite(w, "sample_weight")
             if (w < 0).any():
                 i = int(np.flatnonzero(w < 0)[0])
-                raise ValueError(f"sample_weight must be >= 0, got {w[i]!r} at index {i}")
+                raise ValueError(f"sample_weight must be >= 0, got {show(w[i])} at index {i}")
         positive = w > 0
         if not positive.any():
             raise ValueError("sample_weight is zero for every sample; at least one must be positive")
@@ -455,8 +467,11 @@ class SplineRegressor(*_Bases):
                 f"sample_weight, got {n_sites}"
             )
 
+        # delta is checked (> 0) whatever the loss, so that a grid over (loss, delta) stays
+        # valid, and is passed on only to the loss that uses it.
         result = fit(
-            x, yv, lam, bounds, weights=w, loss=self.loss, delta=delta, solver=self.solver, tol=tol
+            x, yv, lam, bounds, weights=w, loss=self.loss,
+            delta=delta if self.loss == "huber" else 1.0, solver=self.solver, tol=tol,
         )
         if self.sparsest:
             result = result.sparsest()

@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from ._validate import as_1d_float
+from ._validate import as_1d_float, show
 
 __all__ = ["LinearSpline"]
 
@@ -45,7 +45,9 @@ class LinearSpline:
     ------
     ValueError
         If the knots are not strictly increasing, fewer than two, of a different length than
-        ``values``, or anything is NaN or infinite.
+        ``values``, anything is NaN or infinite, or a slope overflows float64.
+    TypeError
+        If knots or values are not real numbers (strings, booleans, complex numbers, dates).
 
     Examples
     --------
@@ -73,7 +75,15 @@ class LinearSpline:
         if not (h > 0).all():
             i = int(np.flatnonzero(~(h > 0))[0])
             raise ValueError(
-                f"knots must be strictly increasing, got knots[{i}]={t[i]!r} >= knots[{i + 1}]={t[i + 1]!r}"
+                f"knots must be strictly increasing, got knots[{i}]={show(t[i])} >= knots[{i + 1}]={show(t[i + 1])}"
+            )
+        with np.errstate(over="ignore", invalid="ignore"):
+            slopes = np.diff(c) / h
+        if not np.isfinite(slopes).all():
+            i = int(np.flatnonzero(~np.isfinite(slopes))[0])
+            raise ValueError(
+                f"the slope between knots[{i}]={show(t[i])} and knots[{i + 1}]={show(t[i + 1])} "
+                f"(values {show(c[i])} and {show(c[i + 1])}) overflows float64"
             )
         t.setflags(write=False)
         c.setflags(write=False)
@@ -94,7 +104,7 @@ class LinearSpline:
             raise ValueError(f"a LinearSpline needs at least 2 knots, got {t.size}")
         value0 = float(value0)
         if not math.isfinite(value0):
-            raise ValueError(f"value0 must be finite, got {value0!r}")
+            raise ValueError(f"value0 must be finite, got {show(value0)}")
         s = as_1d_float(slopes, "slopes")
         if s.size != t.size - 1:
             raise ValueError(f"need len(slopes) == len(knots) - 1, got {s.size} and {t.size}")
@@ -207,7 +217,7 @@ class LinearSpline:
         array([0., 2., 3.])
         """
         if not (tol >= 0 and math.isfinite(tol)):
-            raise ValueError(f"tol must be finite and >= 0, got {tol!r}")
+            raise ValueError(f"tol must be finite and >= 0, got {show(tol)}")
         keep = np.ones(self._knots.size, dtype=bool)
         keep[1:-1] = np.abs(self.slope_changes) > tol
         if keep.all():
@@ -258,13 +268,13 @@ class LinearSpline:
         if zero.size:
             k = int(zero[0])
             raise ValueError(
-                f"the spline is not invertible: slope {k} on [{self._knots[k]!r}, {self._knots[k + 1]!r}] "
+                f"the spline is not invertible: slope {k} on [{show(self._knots[k])}, {show(self._knots[k + 1])}] "
                 f"is 0 ({zero.size} zero slopes); inverse() needs strictly monotone splines"
             )
         k = int(np.flatnonzero(np.sign(dc) != np.sign(dc[0]))[0])
         raise ValueError(
-            f"the spline is not invertible: its slopes change sign (slope 0 = {s[0]!r}, "
-            f"slope {k} = {s[k]!r}); inverse() needs strictly monotone splines"
+            f"the spline is not invertible: its slopes change sign (slope 0 = {show(s[0])}, "
+            f"slope {k} = {show(s[k])}); inverse() needs strictly monotone splines"
         )
 
     # ------------------------------------------------------------------ serialisation
@@ -279,11 +289,37 @@ class LinearSpline:
 
     @classmethod
     def from_dict(cls, data: dict) -> "LinearSpline":
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict`.
+
+        ``format`` and ``version`` may be left out of a hand-written dict; when present they must
+        be ``"tvspline.LinearSpline"`` and a version this release reads (1). Knots and values go
+        through the checks of the constructor.
+
+        Raises
+        ------
+        TypeError
+            If ``data`` is not a dict, or knots or values are not lists of real numbers.
+        ValueError
+            For another format or version, a missing key, or knots and values the constructor
+            refuses (not increasing, non-finite, slopes overflowing float64).
+
+        Examples
+        --------
+        >>> from tvspline import LinearSpline
+        >>> f = LinearSpline([0.0, 1.0, 3.0], [0.0, 1.0, 0.0])
+        >>> LinearSpline.from_dict(f.to_dict()) == f
+        True
+        """
         if not isinstance(data, dict):
             raise TypeError(f"data must be a dict, got {type(data).__name__}")
         if data.get("format", _FORMAT) != _FORMAT:
             raise ValueError(f"data is not a LinearSpline (format={data.get('format')!r})")
+        version = data.get("version", _FORMAT_VERSION)
+        if isinstance(version, bool) or not isinstance(version, int) or version != _FORMAT_VERSION:
+            raise ValueError(
+                f"unsupported LinearSpline format version {version!r}; this release of tvspline "
+                f"reads version {_FORMAT_VERSION}"
+            )
         for key in ("knots", "values"):
             if key not in data:
                 raise ValueError(f"data lacks the key {key!r}")

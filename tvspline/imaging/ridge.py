@@ -514,7 +514,7 @@ class RidgeRegularizer:
         >>> import os, tempfile
         >>> from tvspline import LinearSpline
         >>> from tvspline.imaging import RidgeRegularizer, dct_bank
-        >>> reg = RidgeRegularizer(dct_bank(2), [LinearSpline([0.0, 1.0], [0.0, 0.5])] * 3)
+        >>> reg = RidgeRegularizer(dct_bank(2).normalized(), [LinearSpline([0.0, 1.0], [0.0, 0.5])] * 3)
         >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
         >>> reg.save(path)
         >>> RidgeRegularizer.load(path) == reg
@@ -542,19 +542,41 @@ class RidgeRegularizer:
 
     @classmethod
     def load(cls, path) -> "RidgeRegularizer":
-        """Load a regulariser written by :meth:`save` (bit-for-bit identical)."""
+        """Load a regulariser written by :meth:`save` (bit-for-bit identical).
+
+        The stored arrays go through the constructor's checks (shapes, finiteness, the noise
+        table), and the loaded model must pass :meth:`check_certificate`: a file whose profiles
+        leave the kind's slope bounds or whose filters have norm above 1 is refused.
+
+        Raises
+        ------
+        ValueError
+            If the file is not a saved regulariser, has a newer format version, an array is
+            missing, misshapen or not finite, or the model fails its certificate.
+        """
+        name = repr(os.fspath(path))
         with np.load(os.fspath(path), allow_pickle=False) as data:
             if "format" not in data.files or str(data["format"]) != _FORMAT:
-                raise ValueError(f"{os.fspath(path)!r} is not a saved RidgeRegularizer")
+                raise ValueError(f"{name} is not a saved RidgeRegularizer")
+            missing = [k for k in ("version", "filters", "boundary", "kind", "L", "rho", "knots", "values",
+                                   "offsets", "noise_levels", "alphas") if k not in data.files]
+            if missing:
+                raise ValueError(f"{name} is not a complete saved RidgeRegularizer: missing {', '.join(missing)}")
             version = int(data["version"])
             if version > _FORMAT_VERSION:
-                raise ValueError(f"{os.fspath(path)!r} has format version {version}, newer than {_FORMAT_VERSION}")
+                raise ValueError(f"{name} has format version {version}, newer than {_FORMAT_VERSION}")
             off = data["offsets"]
             knots, values = data["knots"], data["values"]
+            if (off.ndim != 1 or off.dtype.kind not in "iu" or off.size < 2 or off[0] != 0 or off[-1] != knots.size
+                    or knots.shape != values.shape or knots.ndim != 1 or (np.diff(off) < 2).any()):
+                raise ValueError(
+                    f"{name}: inconsistent profile arrays (knots {knots.shape}, values {values.shape}, "
+                    f"offsets {off.shape})"
+                )
             profiles = [LinearSpline(knots[off[j] : off[j + 1]], values[off[j] : off[j + 1]]) for j in range(off.size - 1)]
             kind = str(data["kind"])
             table = (data["noise_levels"], data["alphas"])
-            return cls(
+            reg = cls(
                 FilterBank(data["filters"], str(data["boundary"])),
                 profiles,
                 kind,
@@ -563,6 +585,15 @@ class RidgeRegularizer:
                 noise_levels=table[0] if table[0].size else None,
                 alphas=table[1] if table[1].size else None,
             )
+        cert = reg.check_certificate()
+        if not cert.ok:
+            lo, hi = cert.bounds
+            raise ValueError(
+                f"{name} fails its certificate: profile slopes in [{float(cert.slope_min.min()):.6g}, "
+                f"{float(cert.slope_max.max()):.6g}] for the bounds [{lo:g}, {hi:g}], filter norm "
+                f"{cert.filter_norm:.6g} (must be <= 1)"
+            )
+        return reg
 
     # ------------------------------------------------------------------ python protocol
     def __eq__(self, other):

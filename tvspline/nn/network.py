@@ -596,6 +596,15 @@ class SplineNetwork:
             h = (z - self._b[l]) @ self._W[l]
         return h
 
+    def __repr__(self):
+        h = self.history.get("objective", [])
+        state = f"{len(h)} iterations, objective {h[-1]:.6g}" if h else "not fitted"
+        return (
+            f"SplineNetwork(widths={self.widths}, activation={self.activation_name!r}, "
+            f"bounds=[{self.bounds.lo:g}, {self.bounds.hi:g}], weights={self.weight_mode!r}, "
+            f"lam={self.lam:g}, loss={self.loss!r}; {state})"
+        )
+
     # ------------------------------------------------------------------------------ save / load
     def save(self, path):
         """Save losslessly to ``path`` (a ``.npz`` archive: arrays stored bit for bit)."""
@@ -620,21 +629,57 @@ class SplineNetwork:
 
     @classmethod
     def load(cls, path):
-        """Load a network saved by :meth:`save`."""
+        """Load a network saved by :meth:`save`.
+
+        Every stored array is checked: present, of the shape the widths give, finite, and every
+        spline activation's slopes in the bounds (to rounding), so the Lipschitz bound holds.
+
+        Raises
+        ------
+        ValueError
+            If the file is not a saved network or an array is missing, misshapen, not finite, or a
+            spline leaves the slope bounds.
+        """
+
+        def array(data, key, shape=None):
+            if key not in data.files:
+                raise ValueError(f"{path} is not a saved SplineNetwork: the array {key!r} is missing")
+            arr = np.array(data[key], dtype=np.float64)
+            if shape is not None and arr.shape != tuple(shape):
+                raise ValueError(f"{path}: array {key!r} has shape {arr.shape}, expected {tuple(shape)}")
+            if not np.isfinite(arr).all():
+                raise ValueError(f"{path}: array {key!r} holds {int((~np.isfinite(arr)).sum())} non-finite values")
+            return arr
+
         with np.load(path) as data:
-            meta = json.loads(bytes(data["meta"]).decode())
-            knots = meta["knots"] if meta["knots"] is not None else data["grid"]
-            net = cls(meta["widths"], tuple(meta["bounds"]), weights=meta["weights"],
-                      activation=meta["activation"], lam=meta["lam"], loss=meta["loss"], init=meta["init"],
-                      knots=knots, random_state=0)
+            if "meta" not in data.files:
+                raise ValueError(f"{path} is not a saved SplineNetwork: no 'meta' record")
+            try:
+                meta = json.loads(bytes(data["meta"]).decode())
+                knots = meta["knots"] if meta["knots"] is not None else array(data, "grid")
+                net = cls(meta["widths"], tuple(meta["bounds"]), weights=meta["weights"],
+                          activation=meta["activation"], lam=meta["lam"], loss=meta["loss"], init=meta["init"],
+                          knots=knots, random_state=0)
+                history = {k: list(v) for k, v in meta["history"].items()}
+            except (KeyError, TypeError, AttributeError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise ValueError(f"{path} is not a saved SplineNetwork: bad 'meta' record ({exc!r})") from None
             for l in range(len(net._W)):
-                net._W[l] = data[f"W{l}"].copy()
-                net._b[l] = data[f"b{l}"].copy()
+                net._W[l] = array(data, f"W{l}", net._W[l].shape)
+                net._b[l] = array(data, f"b{l}", net._b[l].shape)
+            lo, hi = net.bounds.lo, net.bounds.hi
+            slack = 1e-9 * max([1.0] + [abs(b) for b in (lo, hi) if math.isfinite(b)])
             for l, a in enumerate(net._acts):
                 if meta["activation"] == "spline":
-                    a.splines = [LinearSpline(data[f"knots_{l}_{j}"], data[f"values_{l}_{j}"])
+                    a.splines = [LinearSpline(array(data, f"knots_{l}_{j}"), array(data, f"values_{l}_{j}"))
                                  for j in range(a.width)]
+                    for j, f in enumerate(a.splines):
+                        s_lo, s_hi = f.slope_range()
+                        if s_lo < lo - slack or s_hi > hi + slack:
+                            raise ValueError(
+                                f"{path}: the activation of layer {l}, neuron {j} has slopes in "
+                                f"[{s_lo:.6g}, {s_hi:.6g}], outside the bounds [{lo:g}, {hi:g}]"
+                            )
                 for k in list(a.params):
-                    a.params[k] = data[f"param_{l}_{k}"].copy()
-            net.history = {k: list(v) for k, v in meta["history"].items()}
+                    a.params[k] = array(data, f"param_{l}_{k}", np.shape(a.params[k]))
+            net.history = history
         return net
