@@ -11,12 +11,16 @@ The public API:
   joblib, Dask-ready).
 - :class:`SplineRegressor` - a scikit-learn style estimator around :func:`fit`.
 - :func:`design_matrix` - the sparse hat-basis matrix on nonuniform knots.
-- :class:`SplineNetwork` - layered networks with learned spline activations (exact activation
-  steps, certified Lipschitz bound); :func:`fit_layer` - the exact joint activation step.
-- :func:`estimate_w1` and :func:`empirical_w1` - Wasserstein-1 by a 1-Lipschitz critic, and exactly.
 
-Submodules: :mod:`tvspline.nn` (networks, weight constraints, baseline activations),
-:mod:`tvspline.datasets` (the Lipschitz paper's targets), :mod:`tvspline.wasserstein`.
+Submodules: :mod:`tvspline.nn` (spline networks and :func:`~tvspline.nn.fit_layer`, weight
+constraints, baseline activations, the Wasserstein-1 tools :func:`~tvspline.nn.estimate_w1` and
+:func:`~tvspline.nn.empirical_w1`), :mod:`tvspline.imaging` (learned ridge regularisers),
+:mod:`tvspline.datasets` (the Lipschitz paper's targets). Submodules load on first access
+(``tvspline.nn``) as well as by ``import tvspline.nn``.
+
+The names ``tvspline.SplineNetwork``, ``tvspline.fit_layer``, ``tvspline.estimate_w1`` and
+``tvspline.empirical_w1`` still work but are deprecated (a ``DeprecationWarning``): import them from
+:mod:`tvspline.nn`.
 """
 
 from .bounds import SlopeBounds, firmly_nonexpansive, invertible, lipschitz, monotone, unbounded
@@ -44,10 +48,6 @@ __all__ = [
     "PathResult",
     "SplineRegressor",
     "design_matrix",
-    "SplineNetwork",
-    "fit_layer",
-    "estimate_w1",
-    "empirical_w1",
     "FitResult",
     "Status",
     "SolverFailure",
@@ -55,23 +55,35 @@ __all__ = [
     "InaccurateSolutionWarning",
 ]
 
+#: Public names imported on first access (they pull heavier modules).
+_LAZY = {"design_matrix": "basis", "SplineRegressor": "estimator"}
+#: Names that moved to :mod:`tvspline.nn`; the old top-level access warns.
+_MOVED_TO_NN = ("SplineNetwork", "fit_layer", "estimate_w1", "empirical_w1")
+#: Submodules available as attributes without an explicit import.
+_SUBMODULES = ("nn", "imaging", "datasets", "wasserstein", "basis", "bounds", "spline", "batch", "estimator",
+               "cli", "exceptions", "solvers")
+
 
 def __getattr__(name):
-    # Lazily import the parts that pull optional or heavy modules.
-    if name == "design_matrix":
-        from .basis import design_matrix
+    import importlib
 
-        return design_matrix
-    if name == "SplineRegressor":
-        from .estimator import SplineRegressor
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    if name in _MOVED_TO_NN:
+        import warnings
 
-        return SplineRegressor
-    if name in ("SplineNetwork", "fit_layer"):
-        from . import nn
-
-        return getattr(nn, name)
-    if name in ("estimate_w1", "empirical_w1"):
-        from . import wasserstein
-
-        return getattr(wasserstein, name)
+        warnings.warn(
+            f"tvspline.{name} is deprecated and will be removed; use tvspline.nn.{name} "
+            f"(from tvspline.nn import {name})",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module(".nn", __name__), name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'tvspline' has no attribute {name!r}")
+
+
+def __dir__():
+    public = {n for n in globals() if not n.startswith("_")}
+    return sorted(public | set(__all__) | set(_SUBMODULES) | {"__version__"})
