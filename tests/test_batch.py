@@ -99,3 +99,78 @@ def test_fit_many_on_a_local_dask_cluster():
     for p, r in zip(probs, res):
         assert r.success
         assert r.objective == pytest.approx(tvspline.fit(**p).objective, rel=1e-12, abs=1e-12)
+
+
+# --------------------------------------------------------------------------- n_jobs=None chooses
+def test_small_batches_run_serially_without_worker_processes(monkeypatch):
+    import joblib
+
+    def no_parallel(*args, **kwargs):
+        raise AssertionError("fit_many started joblib workers for a small batch")
+
+    monkeypatch.setattr(joblib, "Parallel", no_parallel)
+    probs = _problems(20)
+    res = tvspline.fit_many(probs, progress=False)
+    assert [r.objective for r in res] == [tvspline.fit(**p).objective for p in probs]
+
+
+def test_auto_n_jobs_rule():
+    import joblib
+
+    from tvspline.batch import PARALLEL_MIN_POINTS, auto_n_jobs
+
+    def probs(count, m):
+        return [dict(x=np.zeros(m), y=np.zeros(m), lam=0.1)] * count
+
+    assert auto_n_jobs(probs(20, 100)) == 1
+    assert auto_n_jobs(probs(1, 2 * PARALLEL_MIN_POINTS)) == 1  # one problem: nothing to share
+    assert auto_n_jobs(probs(2, PARALLEL_MIN_POINTS // 2 - 1)) == 1
+    assert auto_n_jobs(probs(2, PARALLEL_MIN_POINTS // 2)) == min(2, joblib.cpu_count())
+    assert auto_n_jobs([(np.zeros(PARALLEL_MIN_POINTS), np.zeros(PARALLEL_MIN_POINTS), 0.1)] * 3) == min(
+        3, joblib.cpu_count())
+
+
+def test_n_jobs_none_follows_joblib_configuration():
+    import joblib
+
+    from tvspline.batch import _choose_n_jobs
+
+    small = _problems(3)
+    assert _choose_n_jobs(None, None, small) == 1
+    assert _choose_n_jobs(None, "threading", small) == -1  # an explicit backend gets every worker
+    assert _choose_n_jobs(3, None, small) == 3
+    with joblib.parallel_config("threading"):
+        assert _choose_n_jobs(None, None, small) == -1
+        res = tvspline.fit_many(small, progress=False)
+    with joblib.parallel_config(n_jobs=2):
+        assert _choose_n_jobs(None, None, small) is None  # the context's n_jobs applies
+    assert [r.objective for r in res] == [tvspline.fit(**p).objective for p in small]
+
+
+@pytest.mark.parametrize("n_jobs", [0, 1.5, True, "2"])
+def test_bad_n_jobs(n_jobs):
+    with pytest.raises(ValueError, match="n_jobs"):
+        tvspline.fit_many(_problems(2), n_jobs=n_jobs, progress=False)
+
+
+def test_progress_defaults_to_off_when_stderr_is_not_a_terminal(capsys):
+    tvspline.fit_many(_problems(2))
+    tvspline.fit_path(*_data(), [0.1, 0.01], progress=None)
+    assert "fits" not in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- reprs
+def test_path_result_repr_is_short_and_has_no_arrays():
+    x, y = _data()
+    path = tvspline.fit_path(x, y, np.geomspace(1e-3, 10, 25), (-1, 1))
+    text = repr(path)
+    assert text.startswith("PathResult(25 values of lam in [0.001, 10], OPTIMAL 25, max gap ")
+    assert f"knots {int(path.n_knots.min())}..{int(path.n_knots.max())}" in text
+    assert "array" not in text and "FitResult" not in text and len(text) < 200
+
+
+def test_summary_names_the_status_once():
+    res = tvspline.fit(*_data(), 0.1, (-1, 1))
+    text = res.summary()
+    assert text.lower().count("optimal") == 1, text
+    assert text.splitlines()[0].startswith("status     : OPTIMAL (certified gap ")

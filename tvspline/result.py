@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .bounds import SlopeBounds
+from .losses import spline_objective
 from .spline import LinearSpline
 
 __all__ = ["FitResult", "Status"]
@@ -134,18 +135,21 @@ class FitResult:
         (True, True)
         """
         from .sparsest import sparsest_spline
-        from .fitting import _evaluate
 
         sites = np.unique(self.x)
         new = sparsest_spline(self.spline, sites)
-        obj, data, tv2 = _evaluate(new, self.x, self.y, self.weights, self.lam, self.loss, self.delta)
+        obj, data, tv2 = spline_objective(new, self.x, self.y, self.weights, self.lam, self.loss, self.delta)
         gap = max(obj - self.lower_bound, 0.0)
         return replace(self, spline=new, objective=obj, data_fit=data, tv2=tv2, gap=gap)
 
     def summary(self) -> str:
-        """A few lines: objective, gap, knots, time, status."""
+        """A few lines: objective, gap, knots, time, status (named once)."""
+        detail = self.message
+        prefix = self.status.name.lower().replace("_", " ") + ":"
+        if detail.lower().startswith(prefix):
+            detail = detail[len(prefix):].strip()
         return (
-            f"status     : {self.status.name} ({self.message})\n"
+            f"status     : {self.status.name}" + (f" ({detail})" if detail else "") + "\n"
             f"objective  : {self.objective:.12g}  (data {self.data_fit:.6g} + lam {self.lam:.3g} x TV2 {self.tv2:.6g})\n"
             f"gap        : {self.gap:.3e}  (relative {self.relative_gap:.3e})\n"
             f"knots      : {self.n_knots}\n"
