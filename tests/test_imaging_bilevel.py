@@ -182,8 +182,16 @@ def test_train_classmethod_dispatches_on_method():
               progress=False)
     m = RidgeRegularizer.train(imgs, kind="convex", sigmas=(0.1,), **kw)
     assert m == B.train_ridge_bilevel(imgs, "convex", (0.1,), **kw)
-    with pytest.raises(ValueError, match="method"):
+    with pytest.raises(ValueError, match="unknown method 'sgd'"):
         RidgeRegularizer.train(imgs, kind="convex", sigmas=(0.1,), method="sgd")
+    # the method is defined on the class itself, in ridge.py
+    assert "train" in vars(RidgeRegularizer) and RidgeRegularizer.train.__func__.__module__ == "tvspline.imaging.ridge"
+    from tvspline.imaging import initial_bank, train_ridge_rounds
+
+    kr = dict(filters=initial_bank(3, 3), n_rounds=1, patches_per_round=2, patch_size=12, evals_per_round=2, n_knots=9,
+              progress=False)
+    assert RidgeRegularizer.train(imgs, "convex", (0.1,), method="rounds", **kr) == train_ridge_rounds(
+        imgs, "convex", (0.1,), **kr)
 
 
 def test_reconstruct_with_callables_matches_operator_path():

@@ -1,8 +1,8 @@
 """"Valid" convolutions with small filter banks, and their transposes, in one Numba pass.
 
 :meth:`tvspline.imaging.FilterBank.apply` and :meth:`~tvspline.imaging.FilterBank.adjoint` use
-these for small kernels. They perform the very operations of the NumPy shifted sums they replaced
-(:meth:`FilterBank._apply_direct_numpy`, kept as the reference), in the same order, so the results
+these for small kernels. They perform the very operations of the NumPy shifted sums
+(:meth:`FilterBank._apply_direct_numpy`, the reference), in the same order, so the results
 are bitwise the same (``tests/test_imaging_filters.py``), without the NumPy version's temporary
 per tap and filter. Arrays are C-contiguous float64: images ``(n, H, W)``, responses
 ``(n, F, h, w)`` with ``h = H - k1 + 1`` and ``w = W - k2 + 1``, filters ``(F, k1, k2)``.

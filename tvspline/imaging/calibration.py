@@ -13,8 +13,8 @@ For each level ``sigma``:
    ``random_state`` (one generator, all levels in the order given).
 2. SciPy's bounded scalar minimisation (``minimize_scalar(method="bounded")``) searches ``log alpha``
    in ``[log(a0 / f), log(min(a0 f, cap))]``. Here ``a0`` is the current ``alpha(sigma)`` (capped) and
-   ``f = search_factor``. Each image is denoised by :func:`~tvspline.imaging.reconstruct` with
-   ``method="lbfgs"``, from ``y``.
+   ``f = search_factor``. Each image is denoised by :func:`~tvspline.imaging.reconstruct` (its
+   default method), from ``y``.
 3. The chosen weight is the best of the search's answer, ``a0`` and the cap (when the cap bounds the
    search). So the mean PSNR never falls below that of the current table.
 
@@ -35,7 +35,7 @@ from scipy.optimize import minimize_scalar
 from .._random import as_generator
 from .._validate import check_positive
 from .operators import Identity
-from .reconstruction import ReconstructionWarning, reconstruct
+from .reconstruction import DEFAULT_TOL, ReconstructionWarning, reconstruct
 from .ridge import RidgeRegularizer
 from .training import psnr
 
@@ -144,8 +144,8 @@ def calibrate_noise_table(regularizer, images, sigmas=None, *, search_factor: fl
     xatol : float
         Absolute tolerance of the search in ``log alpha`` (0.01 is 1 % in ``alpha``). Must be ``> 0``.
     tol : float, optional
-        Gradient-norm tolerance of each denoising. The default is ``1e-5 * sqrt(n_pixels)`` per image,
-        the tolerance of ``benchmarks/denoising.py``.
+        Relative tolerance of each denoising (:func:`~tvspline.imaging.reconstruct`); the default is
+        its default.
     max_iter : int
         Iteration cap of each denoising.
     random_state : None, int or numpy.random.Generator
@@ -170,7 +170,8 @@ def calibrate_noise_table(regularizer, images, sigmas=None, *, search_factor: fl
     Warns
     -----
     ReconstructionWarning
-        If a denoising stopped at ``max_iter`` before its tolerance (``converged`` is then False).
+        If a denoising stopped at ``max_iter`` before its tolerance (``converged`` is then False); the
+        message gives how many and the largest gradient norm relative to its threshold.
 
     Examples
     --------
@@ -194,67 +195,31 @@ def calibrate_noise_table(regularizer, images, sigmas=None, *, search_factor: fl
     if search_factor <= 1.0:
         raise ValueError(f"search_factor must be > 1, got {search_factor!r}")
     xatol = check_positive(xatol, "xatol")
-    if tol is not None:
-        tol = check_positive(tol, "tol")
+    tol = DEFAULT_TOL if tol is None else check_positive(tol, "tol")
     if not (isinstance(max_iter, numbers.Integral) and not isinstance(max_iter, bool) and max_iter >= 1):
         raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
     rng = as_generator(random_state)
-    wc = regularizer.weak_convexity()
-    cap = math.inf if wc <= 0 else 1.0 / wc
-    tols = [tol if tol is not None else 1e-5 * math.sqrt(im.size) for im in imgs]
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(desc="calibrate alpha", unit=" alphas")
-    n_eval = 0
-    all_converged = True
-    alphas, initial, scores, initial_scores, edges = [], [], [], [], []
+    noisy = {}
+    for sigma in levels:  # one generator, the levels in increasing order
+        noisy[sigma] = [x + sigma * rng.standard_normal(x.shape) for x in imgs]
     try:
-        for sigma in levels:
-            noisy = [x + sigma * rng.standard_normal(x.shape) for x in imgs]
-            cache = {}
-
-            def mean_psnr(a, noisy=noisy, cache=cache):
-                nonlocal n_eval, all_converged
-                if a not in cache:
-                    values = []
-                    for x, y, t in zip(imgs, noisy, tols):
-                        with warnings.catch_warnings():
-                            warnings.simplefilter("ignore", ReconstructionWarning)
-                            res = reconstruct(y, Identity(), regularizer, a, method="lbfgs", tol=t, max_iter=max_iter)
-                        all_converged &= bool(res.converged)
-                        values.append(psnr(res.x, x))
-                    cache[a] = float(np.mean(values))
-                    n_eval += 1
-                    if bar is not None:
-                        bar.set_postfix(sigma=f"{sigma:.4g}", alpha=f"{a:.4g}", psnr=f"{cache[a]:.3f}")
-                        bar.update(1)
-                return cache[a]
-
-            a0 = min(regularizer.alpha(sigma), cap)
-            capped = a0 * search_factor >= cap  # the cap is the search's upper edge (never for cap = inf)
-            lo, hi = math.log(a0 / search_factor), math.log(min(a0 * search_factor, cap))
-            candidates = [a0]
-            if hi > lo:
-                opt = minimize_scalar(lambda la: -mean_psnr(math.exp(la)), bounds=(lo, hi), method="bounded",
-                                      options={"xatol": xatol})
-                candidates.append(math.exp(opt.x))
-            if capped:
-                candidates.append(cap)
-            best = max(candidates, key=lambda a: (mean_psnr(a), -a))
-            la = math.log(best)
-            edges.append(bool(la - lo <= xatol or (hi - la <= xatol and not capped)))
-            alphas.append(best)
-            initial.append(a0)
-            scores.append(mean_psnr(best))
-            initial_scores.append(mean_psnr(a0))
+        found = _search_table(regularizer, imgs, noisy, levels, search_factor=search_factor, xatol=xatol, tol=tol,
+                              max_iter=max_iter, bar=bar)
     finally:
         if bar is not None:
             bar.close()
+    cap, alphas, initial, scores, initial_scores, edges, n_eval, failures = found
+    all_converged = failures[0] == 0
     if not all_converged:
-        warnings.warn("calibrate_noise_table: some denoisings stopped at max_iter before their tolerance",
-                      ReconstructionWarning, stacklevel=2)
+        warnings.warn(
+            f"calibrate_noise_table: {failures[0]} of {failures[1]} denoisings stopped at max_iter={max_iter} before "
+            f"their tolerance (largest gradient norm {failures[2]:.3g} times its threshold)",
+            ReconstructionWarning, stacklevel=2)
     alphas = np.array(alphas)
     return NoiseCalibration(
         regularizer=regularizer.with_noise_table(levels, alphas),
@@ -268,3 +233,67 @@ def calibrate_noise_table(regularizer, images, sigmas=None, *, search_factor: fl
         n_evaluations=n_eval,
         converged=all_converged,
     )
+
+
+def _mean_psnr(regularizer, clean, noisy, alpha, tol, max_iter):
+    """Mean PSNR of the denoised ``noisy`` images at weight ``alpha`` against ``clean``, and the
+    non-converged count and largest ``grad_norm / threshold`` of the denoisings."""
+    values, failed, worst = [], 0, 0.0
+    for x, y in zip(clean, noisy):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ReconstructionWarning)
+            res = reconstruct(y, Identity(), regularizer, alpha, tol=tol, max_iter=max_iter)
+        if not res.converged:
+            failed += 1
+            worst = max(worst, res.grad_norm / res.threshold)
+        values.append(psnr(res.x, x))
+    return float(np.mean(values)), failed, worst
+
+
+def _search_table(regularizer, clean, noisy, levels, *, search_factor, xatol, tol, max_iter, bar=None):
+    """The search of the module docstring, on given noisy images ``noisy[sigma]`` per level.
+
+    Returns ``cap, alphas, initial_alphas, psnr, initial_psnr, at_search_edge, n_evaluations`` and
+    ``(n_not_converged, n_denoisings, largest grad_norm / threshold)``. Also the noise-table search
+    of :func:`~tvspline.imaging.train_ridge`.
+    """
+    wc = regularizer.weak_convexity()
+    cap = math.inf if wc <= 0 else 1.0 / wc
+    n_eval = 0
+    failures = [0, 0, 0.0]
+    alphas, initial, scores, initial_scores, edges = [], [], [], [], []
+    for sigma in levels:
+        cache = {}
+
+        def mean_psnr(a, sigma=sigma, cache=cache):
+            nonlocal n_eval
+            if a not in cache:
+                score, failed, worst = _mean_psnr(regularizer, clean, noisy[sigma], a, tol, max_iter)
+                failures[0] += failed
+                failures[1] += len(clean)
+                failures[2] = max(failures[2], worst)
+                cache[a] = score
+                n_eval += 1
+                if bar is not None:
+                    bar.set_postfix(sigma=f"{sigma:.4g}", alpha=f"{a:.4g}", psnr=f"{score:.3f}")
+                    bar.update(1)
+            return cache[a]
+
+        a0 = min(regularizer.alpha(sigma), cap)
+        capped = a0 * search_factor >= cap  # the cap is the search's upper edge (never for cap = inf)
+        lo, hi = math.log(a0 / search_factor), math.log(min(a0 * search_factor, cap))
+        candidates = [a0]
+        if hi > lo:
+            opt = minimize_scalar(lambda la: -mean_psnr(math.exp(la)), bounds=(lo, hi), method="bounded",
+                                  options={"xatol": xatol})
+            candidates.append(math.exp(opt.x))
+        if capped:
+            candidates.append(cap)
+        best = max(candidates, key=lambda a: (mean_psnr(a), -a))
+        la = math.log(best)
+        edges.append(bool(la - lo <= xatol or (hi - la <= xatol and not capped)))
+        alphas.append(best)
+        initial.append(a0)
+        scores.append(mean_psnr(best))
+        initial_scores.append(mean_psnr(a0))
+    return cap, np.array(alphas), initial, scores, initial_scores, edges, n_eval, tuple(failures)

@@ -35,7 +35,9 @@ filters (:math:`\|W\| \le 1`) meet them.
 Noise level. Denoising at noise level :math:`\sigma` minimises
 :math:`\tfrac12\|x - y\|^2 + \alpha(\sigma) R(x)`. :meth:`RidgeRegularizer.alpha` gives
 :math:`\alpha(\sigma)` from a table ``(noise_levels, alphas)`` stored with the model (piecewise
-linear in :math:`(\log\sigma, \log\alpha)`, a power law beyond the end points); without a table
+linear in :math:`(\log\sigma, \log\alpha)`, a power law beyond the end points, and exactly the
+stored :math:`\alpha` at a tabulated level, so that a weight stored at the weakly convex cap
+:math:`1/\rho_R` stays at it); without a table
 it is the MAP scaling :math:`\alpha(\sigma) = \sigma^2` (for a prior :math:`\propto e^{-R}` and
 Gaussian noise of variance :math:`\sigma^2`); with one entry :math:`(\sigma_0, \alpha_0)` it is
 :math:`\alpha_0 (\sigma / \sigma_0)^2`.
@@ -388,6 +390,9 @@ class RidgeRegularizer:
         if self._table is None:
             return sigma**2
         s, a = self._table
+        k = int(np.searchsorted(s, sigma))
+        if k < s.size and s[k] == sigma:  # a tabulated level: the stored weight itself, not exp(log(.))
+            return float(a[k])
         if s.size == 1:
             return float(a[0] * (sigma / s[0]) ** 2)
         f = LinearSpline(np.log(s), np.log(a))
@@ -432,6 +437,61 @@ class RidgeRegularizer:
             self._kind, L=self._L, rho=self._rho if self._kind == "weakly_convex" else None,
             noise_levels=None if table is None else table[0], alphas=None if table is None else table[1],
         )
+
+    # ------------------------------------------------------------------ training
+    @classmethod
+    def train(cls, images, kind: str = "convex", sigmas=(5 / 255, 15 / 255, 25 / 255), method: str = "bilevel",
+              **kwargs) -> "RidgeRegularizer":
+        """Learn a regulariser from clean images.
+
+        Parameters
+        ----------
+        images : sequence of 2-D arrays
+            Clean training images in ``[0, 1]``.
+        kind : {"convex", "weakly_convex"}
+        sigmas : sequence of float
+            Training noise levels; the returned model carries its learned noise table at them.
+        method : {"bilevel", "rounds", "linearised"}
+            ``"bilevel"`` (default): :func:`~tvspline.imaging.train_ridge_bilevel` (exact denoiser,
+            implicit gradients, one patch set); ``"rounds"``:
+            :func:`~tvspline.imaging.train_ridge_rounds` (the same loss over many images in
+            resumable rounds; needs ``filters``); ``"linearised"``:
+            :func:`~tvspline.imaging.train_ridge` (exact one-step profile QPs, heuristic outer loop).
+        **kwargs
+            Passed to the chosen function (``random_state``, sizes, schedule, ...).
+
+        Returns
+        -------
+        RidgeRegularizer
+            Certified for its kind. The noise table can then be chosen again on other clean images
+            by :func:`~tvspline.imaging.calibrate_noise_table`.
+
+        Raises
+        ------
+        ValueError
+            For an unknown ``method`` (and whatever the chosen function rejects).
+
+        Examples
+        --------
+        >>> from tvspline.imaging import RidgeRegularizer, load_image
+        >>> reg = RidgeRegularizer.train([load_image("camera", 48)], "convex", (0.1,), n_patches=2, patch_size=12,
+        ...                              n_knots=9, max_iter=2, n_rounds=1, filter_steps=0, progress=False)
+        >>> reg.check_certificate().ok, reg.noise_table[0].tolist()
+        (True, [0.1])
+        """
+        if method == "bilevel":
+            from .bilevel import train_ridge_bilevel
+
+            return train_ridge_bilevel(images, kind, sigmas, **kwargs)
+        if method == "rounds":
+            from .rounds import train_ridge_rounds
+
+            return train_ridge_rounds(images, kind, sigmas, **kwargs)
+        if method == "linearised":
+            from .training import train_ridge
+
+            return train_ridge(images, kind, sigmas, **{**kwargs, "return_history": False})
+        raise ValueError(f"unknown method {method!r}; expected 'bilevel', 'rounds' or 'linearised'")
 
     # ------------------------------------------------------------------ reconstruction
     def denoise(self, y, sigma, **kwargs):

@@ -51,8 +51,9 @@ Training (heuristic outer loop)
    that :math:`\|W\| \le 1` (certified);
 3. profiles fitted exactly for the one-step denoiser (:math:`u = y`, :math:`\alpha_n =
    \sigma_n / \max\sigma`);
-4. the noise table :math:`\alpha(\sigma)`: for each training noise level a 1-D search
-   (a grid of powers of two, then golden section on :math:`\log\alpha`) maximising the mean PSNR of
+4. the noise table :math:`\alpha(\sigma)`: for each training noise level the search of
+   :func:`~tvspline.imaging.calibrate_noise_table` (bounded search on :math:`\log\alpha` over
+   :math:`[\alpha_0/4, 4\alpha_0]`, capped for a weakly convex model) maximising the mean PSNR of
    the full reconstruction of the validation patches;
 5. ``n_outer`` times: (a) profiles re-fitted exactly for the fixed-point linearisation at the
    current reconstructions :math:`\hat x_n` of the training patches (at the current profiles the
@@ -69,10 +70,11 @@ certified), the validation PSNR used for every acceptance (the minimiser of the 
 objective to a small gradient tolerance). Heuristic: the linearisation, the filter gradient (which
 ignores the dependence of :math:`\hat x` on the filters), the schedule and all hyper-parameters.
 
-The validation and training reconstructions use :func:`_reconstruct_stack`, a batched twin of
-:func:`~tvspline.imaging.reconstruct` (same objective, step :math:`1/L_f` from the certified
-constants; FISTA with gradient restart when the objective is certified convex, gradient descent
-otherwise) stopped when every image's gradient norm is below ``tol`` (root-mean-square per pixel).
+The validation patches are denoised by :func:`~tvspline.imaging.reconstruct`; the training
+patches, as one stack, by the same engine (:func:`~tvspline.imaging.engine.fista_stack`: step
+:math:`1/L_f` from the certified constants, FISTA with gradient restart when the objective is
+certified convex, gradient descent otherwise), stopped when every patch's root-mean-square gradient
+is below ``DEFAULT_RECON_TOL``.
 """
 
 from __future__ import annotations
@@ -90,12 +92,15 @@ from scipy.signal import fftconvolve
 
 from .._enforce import enforce_slope_bounds
 from .._random import as_generator
+from ..exceptions import TVSplineWarning
 from ..spline import LinearSpline
 from .data import random_patches
+from .engine import certified_convex, fista_stack
+from .reconstruction import DEFAULT_TOL
 from .filters import FilterBank
 from .ridge import KINDS, RidgeRegularizer
 
-__all__ = ["fit_profiles", "ProfileFit", "train_ridge", "initial_bank", "pretrained", "PRETRAINED_KINDS",
+__all__ = ["fit_profiles", "ProfileFit", "ProfileFitWarning", "train_ridge", "initial_bank", "pretrained", "PRETRAINED_KINDS",
            "MODELS_DIR", "psnr"]
 
 #: Default number of knots per profile (odd: one knot at 0).
@@ -112,8 +117,21 @@ MODELS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
 PRETRAINED_KINDS = KINDS
 
 
+class ProfileFitWarning(TVSplineWarning):
+    """The QP of :func:`fit_profiles` was not solved to its tolerance (the message gives Clarabel's
+    status, iteration count and residuals)."""
+
+
 def psnr(x, ref, data_range: float = 1.0) -> float:
-    """Peak signal-to-noise ratio ``10 log10(data_range^2 / MSE)`` in dB."""
+    """Peak signal-to-noise ratio ``10 log10(data_range^2 / MSE)`` in dB.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tvspline.imaging import psnr
+    >>> round(psnr(np.full((4, 4), 0.1), np.zeros((4, 4))), 6)
+    20.0
+    """
     mse = float(np.mean((np.asarray(x, dtype=np.float64) - np.asarray(ref, dtype=np.float64)) ** 2))
     return math.inf if mse == 0 else 10.0 * math.log10(data_range**2 / mse)
 
@@ -416,8 +434,9 @@ def fit_profiles(filters, clean, noisy, *, kind: str = "convex", lam: float = 1e
     dual = float(sol.obj_val_dual) + const
     status = str(sol.status)
     if "Solved" not in status or status.startswith("AlmostSolved"):
-        warnings.warn(f"profile QP not solved: Clarabel status {status}, primal residual {sol.r_prim:.3g}, "
-                      f"dual residual {sol.r_dual:.3g}; try a larger lam or fewer knots", stacklevel=2)
+        warnings.warn(f"profile QP not solved: Clarabel status {status} after {sol.iterations} iterations, primal "
+                      f"residual {sol.r_prim:.3g}, dual residual {sol.r_dual:.3g} (tolerance {tol:.3g}); try a larger "
+                      "lam or fewer knots", ProfileFitWarning, stacklevel=2)
     return ProfileFit(
         profiles=profiles, objective=obj, data_fit=data, tv2=tv2, dual_objective=dual, gap=obj - dual,
         primal_residual=float(sol.r_prim), dual_residual=float(sol.r_dual), status=status,
@@ -426,86 +445,44 @@ def fit_profiles(filters, clean, noisy, *, kind: str = "convex", lam: float = 1e
 
 
 # ---------------------------------------------------------------------------------------------
-# batched reconstruction (twin of reconstruct for stacks of denoising problems)
+# batched reconstruction (stacks of denoising problems, by the engine)
 # ---------------------------------------------------------------------------------------------
 def _reconstruct_stack(reg, y, alphas, *, tol=DEFAULT_RECON_TOL, max_iter=500):
-    """Minimise ``1/2||x_n - y_n||^2 + alpha_n R(x_n)`` for every image of a stack (module docstring)."""
+    """Minimise ``1/2||x_n - y_n||^2 + alpha_n R(x_n)`` for every image of a stack by the engine
+    (:func:`~tvspline.imaging.engine.fista_stack`; module docstring)."""
     y = np.asarray(y, dtype=np.float64)
     alphas = np.asarray(alphas, dtype=np.float64)
-    lip = reg.lipschitz_gradient()
-    wc = reg.weak_convexity()
-    step = (1.0 / (1.0 + alphas * lip))[:, None, None]
-    convex = (1.0 - alphas * wc >= 0)[:, None, None]
+    step = (1.0 / (1.0 + alphas * reg.lipschitz_gradient()))[:, None, None]
     a3 = alphas[:, None, None]
-    npix = y.shape[-1] * y.shape[-2]
-    x = y.copy()
-    z = x.copy()
-    t = np.ones(len(y))
-    for _ in range(max_iter):
-        g = z - y + a3 * reg.grad(z)
-        x_new = z - step * g
-        gx = np.sqrt(np.sum(g**2, axis=(1, 2)) / npix)
-        if (gx <= tol).all():
-            x = z
-            break
-        t_new = 0.5 * (1 + np.sqrt(1 + 4 * t * t))
-        beta = ((t - 1) / t_new)[:, None, None]
-        # gradient restart (O'Donoghue & Candes): drop momentum when it points uphill
-        restart = np.sum(g * (x_new - x), axis=(1, 2)) > 0
-        beta = np.where(restart[:, None, None] | ~convex, 0.0, beta)
-        t = np.where(restart | ~convex[:, 0, 0], 1.0, t_new)
-        z = x_new + beta * (x_new - x)
-        x = x_new
-    return x
+    convex = certified_convex(alphas, reg.weak_convexity())
+    return fista_stack(lambda z: z - y + a3 * reg.grad(z), y, step, tol, max_iter, convex).x
 
 
-def _val_psnr(reg, val_clean, val_noisy, val_sig, table_alpha):
-    al = np.array([table_alpha[s] for s in val_sig])
-    xs = _reconstruct_stack(reg, val_noisy, al)
-    return float(np.mean([psnr(a, b) for a, b in zip(xs, val_clean)]))
+def _validation(vclean0, vnoisy, vsig, sigmas):
+    """Validation pairs as :func:`~tvspline.imaging.calibration._search_table` takes them: the clean
+    patches once, the noisy ones per noise level."""
+    return list(vclean0), {s: list(vnoisy[vsig == s]) for s in sigmas}
 
 
-def _tune_alpha(reg, clean, noisy, a0, *, cap=math.inf, factors=2.0 ** np.arange(-1, 3), n_golden=6):
-    """1-D search of alpha <= cap maximising mean PSNR: a few multiples of a0, then golden section."""
-    def score(a):
-        xs = _reconstruct_stack(reg, noisy, np.full(len(noisy), a))
-        return float(np.mean([psnr(u, v) for u, v in zip(xs, clean)]))
+def _val_psnr(reg, val, sigmas):
+    """Mean validation PSNR of ``reg`` with its noise table (the score of the noise-table search)."""
+    from .calibration import _mean_psnr
 
-    grid = np.unique(np.minimum(a0 * np.asarray(factors, dtype=np.float64), cap))
-    vals = [score(a) for a in grid]
-    k = int(np.argmax(vals))
-    best_a, best = float(grid[k]), vals[k]
-    lo = math.log(grid[k - 1]) if k > 0 else math.log(grid[0]) - math.log(2.0)
-    hi = math.log(grid[k + 1]) if k < len(grid) - 1 else min(math.log(grid[-1]) + math.log(2.0), math.log(cap))
-    if hi <= lo:
-        return best_a, best
-    gr = (math.sqrt(5) - 1) / 2
-    c, d = hi - gr * (hi - lo), lo + gr * (hi - lo)
-    fc, fd = score(math.exp(c)), score(math.exp(d))
-    for _ in range(n_golden):
-        if fc >= fd:
-            hi, d, fd = d, c, fc
-            c = hi - gr * (hi - lo)
-            fc = score(math.exp(c))
-        else:
-            lo, c, fc = c, d, fd
-            d = lo + gr * (hi - lo)
-            fd = score(math.exp(d))
-    for a, f in ((math.exp(c), fc), (math.exp(d), fd)):
-        if f > best:
-            best_a, best = a, f
-    return float(best_a), best
+    clean, noisy = val
+    return float(np.mean([_mean_psnr(reg, clean, noisy[s], reg.alpha(s), DEFAULT_TOL, 5000)[0] for s in sigmas]))
 
 
-def _tune_table(reg, sigmas, val_clean, val_noisy, val_sig, a_init):
-    """alpha(sigma) per noise level; for a weakly convex R capped so that 1 - alpha * rho_R >= 0."""
-    wc = reg.weak_convexity()
-    cap = math.inf if wc == 0 else 1.0 / wc
-    table = {}
-    for s in sigmas:
-        m = val_sig == s
-        table[s], _ = _tune_alpha(reg, val_clean[m], val_noisy[m], min(a_init[s], cap), cap=cap)
-    return table
+def _tune_table(reg, sigmas, val):
+    """``alpha(sigma)`` per noise level by the search of :func:`~tvspline.imaging.calibrate_noise_table`
+    (from ``reg``'s table; capped at ``1 / weak_convexity()`` for a weakly convex ``R``), on the
+    validation pairs; returns the table and its mean validation PSNR."""
+    from .calibration import _search_table
+
+    clean, noisy = val
+    found = _search_table(reg, clean, noisy, np.array(sigmas), search_factor=4.0, xatol=0.01, tol=DEFAULT_TOL,
+                          max_iter=5000)
+    alphas, scores = found[1], found[3]
+    return dict(zip(sigmas, (float(a) for a in alphas))), float(np.mean(scores))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -546,6 +523,13 @@ def initial_bank(n_filters: int = 16, kernel_size: int = 5, boundary: str = "val
 
     Atoms ``(a, b)`` are ordered by ``a^2 + b^2`` (ties by ``a``), then the bank is normalised
     with :meth:`FilterBank.normalized` (certified).
+
+    Examples
+    --------
+    >>> from tvspline.imaging import initial_bank
+    >>> bank = initial_bank(24, 5)
+    >>> bank.n_filters, bank.kernel_shape, bank.norm_bound() <= 1.0
+    (24, (5, 5), True)
     """
     k = int(kernel_size)
     if k < 2:
@@ -665,9 +649,9 @@ def train_ridge(images, kind: str = "convex", sigmas=(5 / 255, 15 / 255, 25 / 25
     reg = _model(bank, profiles, kind, L, cur_rho, sigmas, a_one)
     best = -math.inf
     tick("one-step fit", None, True)
-    table = _tune_table(reg, sigmas, vclean, vnoisy, vsig, a_one)
+    pairs = _validation(vclean0, vnoisy, vsig, sigmas)
+    table, best = _tune_table(reg, sigmas, pairs)
     reg = _model(bank, profiles, kind, L, cur_rho, sigmas, table)
-    best = _val_psnr(reg, vclean, vnoisy, vsig, table)
     tick("noise table", best, True)
 
     step = float(filter_step)
@@ -679,9 +663,8 @@ def train_ridge(images, kind: str = "convex", sigmas=(5 / 255, 15 / 255, 25 / 25
         fit = fit_profiles(bank, clean, noisy, kind=kind, lam=lam, alphas=al, at=xhat, knots=knots, L=L,
                            rho=new_rho if kind == "weakly_convex" else 1.0)
         cand = _model(bank, fit.profiles, kind, L, new_rho, sigmas, table)
-        ctable = _tune_table(cand, sigmas, vclean, vnoisy, vsig, table)
+        ctable, val = _tune_table(cand, sigmas, pairs)
         cand = _model(bank, fit.profiles, kind, L, new_rho, sigmas, ctable)
-        val = _val_psnr(cand, vclean, vnoisy, vsig, ctable)
         ok = val > best
         if ok:
             reg, profiles, table, best, cur_rho = cand, fit.profiles, ctable, val, new_rho
@@ -701,7 +684,7 @@ def train_ridge(images, kind: str = "convex", sigmas=(5 / 255, 15 / 255, 25 / 25
             if cand.weak_convexity() * max(table.values()) > 1.0:
                 step *= 0.5
                 continue
-            val = _val_psnr(cand, vclean, vnoisy, vsig, table)
+            val = _val_psnr(cand, pairs, sigmas)
             if val > best:
                 reg, bank, best, ok = cand, Wn, val, True
                 break
@@ -713,30 +696,6 @@ def train_ridge(images, kind: str = "convex", sigmas=(5 / 255, 15 / 255, 25 / 25
     if not cert.ok:  # pragma: no cover - guaranteed by construction
         raise RuntimeError(f"trained model fails its certificate: {cert!r}")
     return (reg, history) if return_history else reg
-
-
-def _train_classmethod(cls, images, kind="convex", sigmas=(5 / 255, 15 / 255, 25 / 255), method="bilevel", **kwargs):
-    """``RidgeRegularizer.train(images, kind=..., sigmas=..., random_state=..., method=...)``.
-
-    ``method="bilevel"`` (default): :func:`tvspline.imaging.bilevel.train_ridge_bilevel` (exact
-    denoiser, implicit gradients); ``method="linearised"``: :func:`train_ridge` (exact one-step
-    profile QPs, heuristic outer loop). Keyword arguments go to the chosen function. The shipped
-    models are then passed through :func:`~tvspline.imaging.calibrate_noise_table` on training
-    crops (``scripts/train_ridge.py``); ``train`` itself returns the noise table it learned.
-    """
-    if method == "bilevel":
-        from .bilevel import train_ridge_bilevel
-
-        return train_ridge_bilevel(images, kind, sigmas, **kwargs)
-    if method != "linearised":
-        raise ValueError(f"unknown method {method!r}; expected 'bilevel' or 'linearised'")
-    kwargs.pop("return_history", None)
-    return train_ridge(images, kind, sigmas, **kwargs)
-
-
-# Exposed as RidgeRegularizer.train without editing ridge.py (a class attribute; instances are
-# unaffected by __slots__).
-RidgeRegularizer.train = classmethod(_train_classmethod)
 
 
 def pretrained(kind: str = "convex") -> RidgeRegularizer:
@@ -752,6 +711,13 @@ def pretrained(kind: str = "convex") -> RidgeRegularizer:
         With its noise table, so ``pretrained("convex").denoise(y, 25 / 255)`` works directly. The
         table was learned in training, then calibrated on the 128x128 centre crops of the TRAIN
         images by :func:`~tvspline.imaging.calibrate_noise_table`.
+
+    Examples
+    --------
+    >>> from tvspline.imaging import pretrained
+    >>> reg = pretrained("convex")
+    >>> reg.kind, reg.check_certificate().ok
+    ('convex', True)
     """
     if kind not in PRETRAINED_KINDS:
         raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(map(repr, PRETRAINED_KINDS))}")
