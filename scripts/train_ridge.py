@@ -28,7 +28,7 @@ from tvspline.imaging import MODELS_DIR, calibrate_noise_table, initial_bank, lo
 
 #: Settings shared by both kinds.
 SETTINGS = dict(sigmas=(5 / 255, 15 / 255, 25 / 255), n_rounds=30, patches_per_round=96, patch_size=40,
-                evals_per_round=20, n_knots=41, L=1.0, recon_tol=2e-6, joint_filters=True)
+                evals_per_round=20, n_knots=41, L=1.0, recon_tol=2e-6, filters_every=3)
 #: Per kind: the lower slope bound of the weakly convex profiles (alpha <= 1 / rho).
 PER_KIND = {"convex": dict(), "weakly_convex": dict(rho=0.002)}
 #: Starting filters: ``initial_bank(*FILTERS)`` (number of filters, kernel size).

@@ -4,7 +4,7 @@ The objective is the bilevel loss of :mod:`tvspline.imaging.bilevel`: the mean s
 the *exact* denoiser :math:`\hat x(y) = \arg\min_x \tfrac12\|x - y\|^2 + \alpha_\sigma R(x)` over
 clean / noisy patch pairs, differentiated implicitly (conjugate gradients on
 :math:`I + \alpha W^T \Sigma' W`). The variables are the slopes of every profile, one
-:math:`\log\alpha_\sigma` per training noise level and, with ``joint_filters``, the unnormalised
+:math:`\log\alpha_\sigma` per training noise level and, with ``filters_every``, the unnormalised
 filters :math:`V` (the model uses :math:`W = V / s(V)` with the certified bound
 :math:`s(V) \ge \|V\|`, so :math:`\|W\| \le 1` throughout).
 
@@ -27,6 +27,13 @@ What is exact: every returned model satisfies its certificate (slopes within the
 construction, :math:`\|W\| \le 1` certified, :math:`\alpha \rho \le 1` for the weakly convex
 kind); each loss is computed from reconstructions to the stated tolerance. What is not: the
 training problem is non-convex and each round sees a sample of the data.
+
+Why blocks. Learned all at once, the filters take over: the filter gradient is orders of magnitude
+larger than the slope gradient, and L-BFGS-B, restarted every round without its curvature pairs,
+moves the filters while the slopes stay at their bounds. With ``filters_every = k`` the rounds
+alternate between blocks instead: round ``r`` updates the filters (and the noise table) when
+``r mod k = k - 1`` and the profiles (and the noise table) otherwise, each block a well-scaled
+problem of its own.
 """
 
 from __future__ import annotations
@@ -69,7 +76,7 @@ def _settings_key(settings) -> str:
 def train_ridge_rounds(images, kind: str = "convex", sigmas=(5 / 255, 15 / 255, 25 / 255), *, filters: FilterBank,
                        n_rounds: int = 10, patches_per_round: int = 96, patch_size: int = 40,
                        evals_per_round: int = 20, n_knots: int = 41, knot_power: float = 2.0, L: float = 1.0,
-                       rho: float = 0.005, recon_tol: float = 2e-6, joint_filters: bool = True,
+                       rho: float = 0.005, recon_tol: float = 2e-6, filters_every: int = 2,
                        random_state: int = 0, checkpoint=None, progress: bool = True) -> RidgeRegularizer:
     """Learn filters, profiles and the noise table of a ridge regulariser from many images.
 
@@ -92,8 +99,9 @@ def train_ridge_rounds(images, kind: str = "convex", sigmas=(5 / 255, 15 / 255, 
         Slope bounds; for ``weakly_convex`` every ``alpha`` is capped at ``1 / rho`` (``||W|| <= 1``).
     recon_tol : float
         Root-mean-square gradient tolerance of the inner reconstructions.
-    joint_filters : bool
-        Learn the filters with the profiles (otherwise they stay fixed).
+    filters_every : int
+        ``0``: the filters stay fixed; ``k >= 1``: every ``k``-th round updates the filters and
+        the other rounds the profiles (module docstring; ``k = 1`` updates only the filters).
     random_state : int
         Seed of everything the training draws.
     checkpoint : str or os.PathLike, optional
@@ -121,6 +129,8 @@ def train_ridge_rounds(images, kind: str = "convex", sigmas=(5 / 255, 15 / 255, 
     sig = tuple(sorted(float(s) for s in np.atleast_1d(sigmas)))
     if not sig or min(sig) <= 0 or not all(math.isfinite(s) for s in sig):
         raise ValueError(f"sigmas must be positive finite noise levels, got {sigmas!r}")
+    if not isinstance(filters_every, (int, np.integer)) or isinstance(filters_every, bool) or filters_every < 0:
+        raise ValueError(f"filters_every must be a non-negative integer, got {filters_every!r}")
     for name, v in (("n_rounds", n_rounds), ("patches_per_round", patches_per_round), ("patch_size", patch_size),
                     ("evals_per_round", evals_per_round), ("n_knots", n_knots)):
         if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
@@ -140,7 +150,7 @@ def train_ridge_rounds(images, kind: str = "convex", sigmas=(5 / 255, 15 / 255, 
     settings = dict(kind=kind, sigmas=list(sig), n_images=len(imgs), patches_per_round=int(patches_per_round),
                     patch_size=int(patch_size), evals_per_round=int(evals_per_round), n_knots=int(n_knots),
                     knot_power=float(knot_power), L=float(L), rho=rho, recon_tol=float(recon_tol),
-                    joint_filters=bool(joint_filters), random_state=int(random_state),
+                    filters_every=int(filters_every), random_state=int(random_state),
                     filters_shape=list(filters.filters.shape))
     key = _settings_key(settings)
     order = np.random.default_rng([random_state, 2**31]).permutation(len(imgs))
@@ -163,9 +173,8 @@ def train_ridge_rounds(images, kind: str = "convex", sigmas=(5 / 255, 15 / 255, 
     lo = np.full((prof.F, prof.K - 1), -rho)
     lo[:, [0, -1]] = 0.0
     cap = math.log(1.0 / rho) if rho > 0 else None
-    bounds = [(a, L) for a in lo.ravel()] + [(None, cap)] * nL
-    if joint_filters:
-        bounds += [(None, None)] * state["V"].size
+    profile_bounds = [(a, L) for a in lo.ravel()] + [(None, cap)] * nL
+    filter_bounds = [(None, cap)] * nL + [(None, None)] * state["V"].size
     lip = max(L, rho)  # ||W|| <= 1
 
     bar = None
@@ -178,46 +187,54 @@ def train_ridge_rounds(images, kind: str = "convex", sigmas=(5 / 255, 15 / 255, 
         for r in range(state["round"], n_rounds):
             clean, noisy, noise_of = _round_batch(imgs, order, r, patches_per_round, patch_size, sig, random_state)
             lev = np.searchsorted(np.asarray(sig), noise_of)
-            V0 = state["V"]
-            theta0 = np.concatenate([state["S"].ravel(), state["la"]] + ([V0.ravel()] if joint_filters else []))
+            V0, S0 = state["V"], state["S"]
+            learn_filters = filters_every > 0 and r % filters_every == filters_every - 1
+            if learn_filters:
+                theta0, bounds = np.concatenate([state["la"], V0.ravel()]), filter_bounds
+            else:
+                theta0, bounds = np.concatenate([S0.ravel(), state["la"]]), profile_bounds
+            W0 = _normalised_filters(V0, "valid")[0] if filters_every > 0 else FilterBank(V0, "valid")
             warm = {"x": noisy.copy()}
             best = {"loss": math.inf, "theta": theta0.copy()}
-            W_fixed = FilterBank(V0, "valid") if not joint_filters else None
 
             def fg(theta):
-                S_ = theta[:nS].reshape(prof.F, prof.K - 1)
-                alphas = np.exp(theta[nS:nS + nL])[lev]
-                if joint_filters:
-                    V = theta[nS + nL:].reshape(V0.shape)
+                if learn_filters:
+                    S_, la_ = S0, theta[:nL]
+                    V = theta[nL:].reshape(V0.shape)
                     W, scale, dscale = _normalised_filters(V, "valid")
                 else:
-                    W = W_fixed
+                    S_, la_, W = theta[:nS].reshape(prof.F, prof.K - 1), theta[nS:], W0
+                alphas = np.exp(la_)[lev]
                 loss, xh, (gS, gla, extra) = _evaluate(W, prof, S_, alphas, clean, noisy, warm["x"], recon_tol, lip, True)
                 warm["x"] = xh
                 if loss < best["loss"]:
                     best.update(loss=loss, theta=theta.copy())
                 if bar is not None:
-                    bar.set_postfix(round=r, psnr=f"{-10 * math.log10(2 * loss):.3f}")
+                    bar.set_postfix(round=r, block="filters" if learn_filters else "profiles",
+                                    psnr=f"{-10 * math.log10(2 * loss):.3f}")
                     bar.update(1)
-                grad = [gS.ravel(), np.bincount(lev, gla, minlength=nL)]
-                if joint_filters:
-                    grad.append(_joint_filter_grad(_filter_grad(W, *extra, alphas), V, scale, dscale).ravel())
-                return loss, np.concatenate(grad)
+                gla = np.bincount(lev, gla, minlength=nL)
+                if learn_filters:
+                    gV = _joint_filter_grad(_filter_grad(W, *extra, alphas), V, scale, dscale)
+                    return loss, np.concatenate([gla, gV.ravel()])
+                return loss, np.concatenate([gS.ravel(), gla])
 
             res = minimize(fg, theta0, jac=True, method="L-BFGS-B", bounds=bounds,
                            options={"maxiter": evals_per_round, "maxfun": evals_per_round, "gtol": 0.0, "ftol": 0.0})
             if bar is not None and res.nfev < evals_per_round:  # the line search ended the round early
                 bar.update(evals_per_round - res.nfev)
             th = best["theta"]
-            state = dict(round=r + 1, knots=t, S=np.clip(th[:nS].reshape(prof.F, prof.K - 1), lo, L),
-                         la=th[nS:nS + nL], V=th[nS + nL:].reshape(V0.shape) if joint_filters else V0,
-                         history=np.append(state["history"], best["loss"]))
+            if learn_filters:
+                state = dict(state, la=th[:nL], V=th[nL:].reshape(V0.shape))
+            else:
+                state = dict(state, S=np.clip(th[:nS].reshape(prof.F, prof.K - 1), lo, L), la=th[nS:])
+            state.update(round=r + 1, history=np.append(state["history"], best["loss"]))
             if checkpoint is not None:
                 _save_checkpoint(checkpoint, key, state)
     finally:
         if bar is not None:
             bar.close()
-    W = _normalised_filters(state["V"], "valid")[0] if joint_filters else FilterBank(state["V"], "valid")
+    W = _normalised_filters(state["V"], "valid")[0] if filters_every > 0 else FilterBank(state["V"], "valid")
     if rho > 0:  # ||W|| <= 1 holds; the table keeps alpha * rho * ||W||^2 <= 1
         state["la"] = np.minimum(state["la"], math.log(1.0 / (rho * W.norm_bound() ** 2)))
     return RidgeRegularizer(W, prof.splines(state["S"], -rho, L, kind), kind, L=L,
