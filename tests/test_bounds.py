@@ -188,7 +188,7 @@ def test_scaled():
 
 @pytest.mark.parametrize("bounds", [{-1: 0, 1: 1}, {-1.0, 1.0}, "01", b"01", np.array([[0.0, 1.0]])])
 def test_as_bounds_refuses_unordered_containers_and_strings(bounds):
-    with pytest.raises(TypeError, match=r"bounds must be a SlopeBounds or a \(lo, hi\) pair"):
+    with pytest.raises(TypeError, match=r"bounds must be a SlopeBounds or an ordered \(lo, hi\) pair"):
         as_bounds(bounds)
 
 

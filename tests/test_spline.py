@@ -412,3 +412,28 @@ def test_from_dict_refuses_bad_knots_and_values(knots, values, error, message):
         LinearSpline.from_dict({"format": "tvspline.LinearSpline", "version": 1, "knots": knots, "values": values})
     with pytest.raises(error, match=message):
         LinearSpline(knots, values)
+
+
+@pytest.mark.parametrize(
+    "x, message",
+    [
+        (np.array([0.5 + 1j]), "complex"),
+        (np.array([True, False]), "booleans"),
+        (np.array(["0.5"]), "strings"),
+        (np.array(["2024-01-01"], dtype="datetime64[D]"), "dates"),
+        (np.ma.array([0.5, 1.0], mask=[0, 1]), "masked"),
+    ],
+)
+def test_evaluation_refuses_non_real_points(x, message):
+    f = LinearSpline([0.0, 1.0], [0.0, 2.0])
+    with pytest.raises(TypeError, match=message):
+        f(x)
+    with pytest.raises(TypeError, match=message):
+        f.derivative(x)
+
+
+def test_evaluation_accepts_real_points_of_any_type():
+    f = LinearSpline([0.0, 1.0], [0.0, 2.0])
+    assert f(1) == 2.0 and f(np.float32(0.5)) == 1.0
+    np.testing.assert_array_equal(f([[0, 1], [2, 3]]), [[0.0, 2.0], [4.0, 6.0]])
+    assert np.isnan(f(np.nan))

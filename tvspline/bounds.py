@@ -19,7 +19,7 @@ Anywhere tvspline takes a ``bounds`` argument, a plain ``(lo, hi)`` tuple works 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 
 import numpy as np
@@ -122,8 +122,8 @@ class SlopeBounds:
 def as_bounds(bounds) -> SlopeBounds:
     """Convert ``None``, a :class:`SlopeBounds` or a ``(lo, hi)`` pair to :class:`SlopeBounds`.
 
-    The pair is an ordered sequence (tuple, list or array of two numbers); dicts, sets and strings
-    are refused, since their order or meaning as bounds is not defined.
+    The pair is ordered (a tuple, list, array or other sequence of two numbers); dicts, sets and
+    strings are refused, since their order or meaning as bounds is not defined.
 
     Examples
     --------
@@ -139,9 +139,9 @@ def as_bounds(bounds) -> SlopeBounds:
         if bounds.shape != (2,):
             raise TypeError(f"bounds must be a SlopeBounds or a (lo, hi) pair, got an array of shape {bounds.shape}")
         bounds = tuple(bounds.tolist())
-    if not isinstance(bounds, Sequence) or isinstance(bounds, (str, bytes)):
+    if isinstance(bounds, (Mapping, Set, str, bytes)) or not isinstance(bounds, Iterable):
         raise TypeError(
-            f"bounds must be a SlopeBounds or a (lo, hi) pair (tuple or list), got "
+            f"bounds must be a SlopeBounds or an ordered (lo, hi) pair (tuple, list or array), got "
             f"{type(bounds).__name__} {bounds!r}"
         )
     try:

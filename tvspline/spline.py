@@ -23,9 +23,25 @@ import math
 
 import numpy as np
 
-from ._validate import as_1d_float, show
+from ._validate import _kind_problem, as_1d_float, show
 
 __all__ = ["LinearSpline"]
+
+
+def _points(x) -> np.ndarray:
+    """Evaluation points as float64 of any shape (NaN allowed); non-real types refused."""
+    if type(x) is np.ndarray and x.dtype == np.float64:
+        return x
+    if isinstance(x, np.ma.MaskedArray):
+        raise TypeError("x is a masked array; masks are not applied: evaluate at x.compressed() or fill it")
+    raw = np.asarray(x)
+    problem = _kind_problem(raw.dtype.kind, "x")
+    if problem is not None:
+        raise problem
+    try:
+        return raw.astype(np.float64)
+    except (TypeError, ValueError, OverflowError):
+        raise TypeError(f"x must be real numbers, got {type(x).__name__} of dtype {raw.dtype}") from None
 
 _FORMAT = "tvspline.LinearSpline"
 _FORMAT_VERSION = 1
@@ -170,7 +186,7 @@ class LinearSpline:
 
     def __call__(self, x):
         """Evaluate at ``x`` (scalar or array); linear extension outside the knots."""
-        xa = np.asarray(x, dtype=np.float64)
+        xa = _points(x)
         t, c = self._knots, self._values
         k = self._segment(xa)
         h = t[k + 1] - t[k]
@@ -191,7 +207,7 @@ class LinearSpline:
 
     def derivative(self, x):
         """Slope of the segment containing ``x`` (right derivative at a knot)."""
-        xa = np.asarray(x, dtype=np.float64)
+        xa = _points(x)
         out = self.slopes[self._segment(xa)]
         return out if out.ndim else float(out)
 
