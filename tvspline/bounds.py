@@ -137,7 +137,7 @@ def as_bounds(bounds) -> SlopeBounds:
         return bounds
     if isinstance(bounds, np.ndarray):
         if bounds.shape != (2,):
-            raise TypeError(f"bounds must be a SlopeBounds or a (lo, hi) pair, got an array of shape {bounds.shape}")
+            raise TypeError(f"bounds must be a SlopeBounds or an ordered (lo, hi) pair, got an array of shape {bounds.shape}")
         bounds = tuple(bounds.tolist())
     if isinstance(bounds, (Mapping, Set, str, bytes)) or not isinstance(bounds, Iterable):
         raise TypeError(
