@@ -240,6 +240,8 @@ def _write_text(path, text):
         ("decimal comma", ["fit", "{decimal_comma}", "--x", "x", "--y", "y", "--lam", "0.1"],
          ["separated by semicolons", "decimal comma"]),
         ("tabs", ["fit", "{tabs}", "--x", "x", "--y", "y", "--lam", "0.1"], ["separated by tabs"]),
+        ("semicolon column", ["fit", "{semicolon}", "--x", "x;y", "--y", "x;y", "--lam", "0.1"],
+         ["'0;1' is not a number", "separated by semicolons"]),
         ("duplicate column", ["fit", "{duplicate}", "--x", "x", "--y", "y", "--lam", "0.1"],
          ["column 'y' appears 2 times", "columns 2, 4", "distinct"]),
         ("delta without huber", ["fit", "{data}", "--x", "t", "--y", "signal", "--lam", "0.1",

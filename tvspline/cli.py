@@ -273,6 +273,7 @@ def read_columns(path: str, names: list[str]) -> dict[str, "object"]:
                 shown = repr(cell) if cell else "an empty value"
                 raise CLIError(
                     f"column {name!r} of {path}, data row {r + 1}: {shown} is not a number"
+                    + _separator_hint([cell])
                 ) from None
             if not math.isfinite(value):
                 raise CLIError(
