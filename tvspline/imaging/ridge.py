@@ -275,24 +275,25 @@ class RidgeRegularizer:
         """``grad R(x) = sum_i w_i^T sigma_i(w_i * x)``, same shape as ``x``."""
         x = np.asarray(x, dtype=np.float64)
         z = self._filters.apply(x)
-        return self._filters.adjoint(self._sigma(z), x.shape[-2:])
+        return self._filters.adjoint(self._sigma_and_value(z, want_value=False, out=z)[0], x.shape[-2:])
 
     def value_and_grad(self, x):
         """``(R(x), grad R(x))`` sharing one filtering of ``x``."""
         x = np.asarray(x, dtype=np.float64)
         z = self._filters.apply(x)
-        sig, value = self._sigma_and_value(z, want_value=True)
+        sig, value = self._sigma_and_value(z, want_value=True, out=z)
         return value, self._filters.adjoint(sig, x.shape[-2:])
 
     def _sigma(self, z):
         return self._sigma_and_value(z, want_value=False)[0]
 
-    def _sigma_and_value(self, z, want_value):
+    def _sigma_and_value(self, z, want_value, out=None):
         """Profiles at the responses ``z`` (and ``R``), one compiled pass per filter
         (:mod:`~tvspline.imaging._profile_eval`; bitwise the values of :meth:`_sigma_numpy` and
-        :meth:`_value_from`)."""
+        :meth:`_value_from`). ``out`` (C-contiguous, the shape of ``z``) may be ``z`` itself: each
+        response is read before its profile value is written."""
         z4 = z.reshape((-1,) + z.shape[-3:])  # any leading stack dimensions as one
-        out = np.empty(z.shape)
+        out = np.empty(z.shape) if out is None else out
         out4 = out.reshape(z4.shape)  # a view: out is C-contiguous
         empty = np.empty((0, 0, 0))
         total = 0.0
