@@ -29,11 +29,15 @@ Append a :class:`Table` to ``TABLES`` (about five lines)::
           headline={"method": ["learned convex", "TV (Chambolle)"]}),
 
 A column is ``"csv_column|format|header"``: ``format`` is a Python format specification applied
-to numbers (empty: the text as written in the CSV), ``header`` defaults to the column name.
+to numbers (empty: the text as written in the CSV), ``header`` defaults to the column name. A
+column written ``"csv_column?|..."`` is optional: it is left out when the CSV does not have it
+(so one entry serves a benchmark whose columns change between versions).
 Numeric columns are right-aligned, NaN shows as an en dash. ``headline`` (optional) selects the
 rows shown in the README (column -> allowed values, as written in the CSV; or a function of the
 row dict); ``headline_columns`` optionally narrows the columns there. ``rows`` (optional) turns
-the CSV rows into the table rows first (see :func:`exactness_summary` and :func:`pivot`). Then
+the CSV rows into the table rows first (see :func:`exactness_summary` and :func:`pivot`).
+``command=None`` reads the command from the benchmark's own Markdown output next to the CSV
+(``NAME.md``: the first back-quoted ``python ...`` command in it). Then
 run the script, and put the README block where it belongs with the two marker lines
 ``<!-- table:NAME -->`` / ``<!-- /table:NAME -->`` (the script fills them in). A table without
 markers in the README appears in ``docs/benchmarks.md`` only.
@@ -74,8 +78,9 @@ class Table:
         File name in ``benchmarks/results/``.
     title : str
         Section title in ``docs/benchmarks.md``.
-    command : str
-        The command (from the repository root) that writes the CSV.
+    command : str or None
+        The command (from the repository root) that writes the CSV; ``None``: read it from the
+        Markdown file the benchmark writes beside the CSV.
     columns : sequence of str
         ``"csv_column|format|header"`` for each column, in order (see the module docstring).
     description : str
@@ -95,7 +100,7 @@ class Table:
     name: str
     csv: str
     title: str
-    command: str
+    command: str | None
     columns: Sequence[str]
     description: str = ""
     headline: Mapping[str, Sequence[str]] | Callable[[Row], bool] | None = None
@@ -109,16 +114,25 @@ class _Column:
     key: str
     fmt: str
     header: str
+    optional: bool = False
 
 
 def _parse_column(spec: str) -> _Column:
     parts = spec.split("|")
-    if len(parts) > 3 or not parts[0]:
+    if len(parts) > 3 or not parts[0] or parts[0] == "?":
         raise ValueError(f"column spec must be 'csv_column|format|header', got {spec!r}")
     key = parts[0]
+    optional = key.endswith("?")
+    key = key.rstrip("?")
     fmt = parts[1] if len(parts) > 1 else ""
     header = parts[2] if len(parts) > 2 and parts[2] else key
-    return _Column(key, fmt, header)
+    return _Column(key, fmt, header, optional)
+
+
+def present_columns(rows: list[Row], columns: Sequence[str]) -> list[str]:
+    """The column specs to show: optional ones only when some row has that column."""
+    return [c for c in columns
+            if not _parse_column(c).optional or any(_parse_column(c).key in r for r in rows)]
 
 
 # --------------------------------------------------------------------------- row transforms
@@ -270,41 +284,46 @@ TABLES: list[Table] = [
         recorded="CSV added in commit 8a8996b, 2026-11-23",
     ),
     Table(
-        "lipschitz_nets_fit", "lipschitz_nets_fit.csv", "1-Lipschitz regression",
-        "OPENBLAS_NUM_THREADS=1 python benchmarks/lipschitz_nets.py --seeds 10 --n-jobs 2 "
-        "--max-iter 6 --baseline-iter 40 --w1-iter 15",
+        "lipschitz_nets_fit", "lipschitz_nets_fit.csv", "1-Lipschitz regression", None,
         description=(
-            "Each seed draws a 1-Lipschitz target of the family (f1, f2, f3) and 1000 training "
-            "points; test MSE on a 10 000-point grid. Networks `[1, 10, 10, 10, 1]` with "
-            "orthonormal weights and 1-Lipschitz activations, trained by `SplineNetwork.fit`; "
-            "*exact 1-D fit* is `tvspline.fit(x, y, lam, lipschitz(1))`, the best any 1-Lipschitz "
-            "function can do. Per-run numbers: `benchmarks/results/lipschitz_nets_fit_runs.csv`."
+            "The 1-D experiments of the Lipschitz paper: each seed draws a 1-Lipschitz target of "
+            "the family (f1, f2, f3) and its training points; test MSE on a 10 000-point grid. "
+            "Networks `[1, 10, 10, 10, 1]` with 1-Lipschitz layers; the *1-D optimum* (*exact 1-D "
+            "fit*) is `tvspline.fit(x, y, lam, lipschitz(1))`, the best any 1-Lipschitz function "
+            "can do. Per-run numbers: `benchmarks/results/lipschitz_nets_fit_runs.csv`."
         ),
         columns=(
             "kind", "method", "seeds|g", "median_test_mse|.3g|median test MSE",
-            "best_test_mse|.3g|best test MSE", "median_train_objective|.4g|median train objective",
-            "max_lipschitz|.6f|max Lipschitz bound", "median_time|.3g|median time (s)",
+            "min_test_mse?|.3g|min test MSE", "best_test_mse?|.3g|best test MSE",
+            "max_test_mse?|.3g|max test MSE", "median_train_mse?|.3g|median train MSE",
+            "median_train_objective?|.4g|median train objective",
+            "max_lipschitz?|.6f|max Lipschitz bound", "max_lipschitz_bound?|.6f|max Lipschitz bound",
+            "max_fd_slope?|.6f|max finite-difference slope", "median_time|.3g|median time (s)",
+            "median_cpu_time?|.3g|median CPU time (s)",
         ),
-        headline={"method": ["exact 1-D fit", "relu", "groupsort", "spline"]},
+        headline={"method": ["1-D optimum", "exact 1-D fit", "relu", "groupsort", "spline",
+                             "spline (exact)", "spline (Adam, torch)"]},
         headline_columns=(
             "kind", "method", "median_test_mse|.3g|median test MSE",
-            "max_lipschitz|.6f|max Lipschitz bound", "median_time|.3g|median time (s)",
+            "max_lipschitz?|.6f|max Lipschitz bound", "max_lipschitz_bound?|.6f|max Lipschitz bound",
+            "median_time|.3g|median time (s)",
         ),
         recorded="CSV added in commit 67f5b1c, 2026-11-24",
     ),
     Table(
-        "lipschitz_nets_w1", "lipschitz_nets_w1.csv", "Wasserstein-1 by 1-Lipschitz critics",
-        "OPENBLAS_NUM_THREADS=1 python benchmarks/lipschitz_nets.py --seeds 10 --n-jobs 2 "
-        "--max-iter 6 --baseline-iter 40 --w1-iter 15",
+        "lipschitz_nets_w1", "lipschitz_nets_w1.csv", "Wasserstein-1 by 1-Lipschitz critics", None,
         description=(
-            "200 + 200 samples, 3 seeds, critics `[d, 10, 10, 1]`. *shortfall*: the exact W1 of a "
-            "seed's samples minus the critic's estimate (a valid critic gives >= 0); *exact W1* is "
-            "the mean over seeds. Per-run numbers: `benchmarks/results/lipschitz_nets_w1_runs.csv`."
+            "Exact empirical W1 between two sample sets against the estimates of trained "
+            "1-Lipschitz critics `[d, 10, 10, 1]`. *shortfall*: the exact W1 of a seed's samples "
+            "minus the critic's estimate (a valid critic gives >= 0). Per-run numbers: "
+            "`benchmarks/results/lipschitz_nets_w1_runs.csv`."
         ),
         columns=(
-            "case", "critic", "exact_w1|.4g|exact W1", "median_estimate|.4g|median estimate",
+            "case", "critic", "seeds?|g", "exact_w1?|.4g|exact W1 (mean)",
+            "median_exact_w1?|.4g|exact W1 (median)", "median_estimate|.4g|median estimate",
             "median_shortfall|.3g|median shortfall", "min_shortfall|.3g|min shortfall",
-            "max_lipschitz|.6f|max Lipschitz bound", "median_time|.3g|median time (s)",
+            "max_lipschitz?|.6f|max Lipschitz bound", "max_lipschitz_bound?|.6f|max Lipschitz bound",
+            "median_time|.3g|median time (s)",
         ),
         recorded="CSV added in commit 67f5b1c, 2026-11-24",
     ),
@@ -427,7 +446,7 @@ def _select(rows: list[Row], headline) -> list[Row]:
 
 def markdown_table(rows: list[Row], columns: Sequence[str]) -> str:
     """A Markdown table of ``rows`` with the given column specs."""
-    cols = [_parse_column(c) for c in columns]
+    cols = [_parse_column(c) for c in present_columns(rows, columns)]
     lines = [
         "| " + " | ".join(c.header for c in cols) + " |",
         "| " + " | ".join("---:" if c.fmt else "---" for c in cols) + " |",
@@ -444,6 +463,20 @@ def provenance_text(csv_rows: list[Row], table: Table) -> str:
         text = f"version, commit and date {NOT_RECORDED}"
         return f"{text} ({table.recorded})" if table.recorded else text
     return "; ".join(f"{key} {', '.join(v) if v else NOT_RECORDED}" for key, v in found.items())
+
+
+_COMMAND = re.compile(r"`((?:[A-Z_]+=\S+ )*python [^`]+)`")
+
+
+def command_of(table: Table, results: Path = RESULTS) -> str:
+    """The table's command, from the registry or from the benchmark's Markdown output."""
+    if table.command is not None:
+        return table.command
+    md = results / (Path(table.csv).stem + ".md")
+    m = _COMMAND.search(md.read_text(encoding="utf-8")) if md.exists() else None
+    if m is None:
+        raise ValueError(f"table {table.name}: command=None but {md} names no `python ...` command")
+    return " ".join(m.group(1).split())
 
 
 def _load(table: Table, results: Path) -> tuple[list[Row], list[Row]]:
@@ -471,7 +504,7 @@ def render_docs(tables: Sequence[Table] = TABLES, results: Path = RESULTS) -> st
         if t.description:
             out += [t.description, ""]
         out += [
-            f"Command: `{t.command}`  ",
+            f"Command: `{command_of(t, results)}`  ",
             f"Data: `benchmarks/results/{t.csv}`; {provenance_text(csv_rows, t)}.",
             "",
             markdown_table(rows, t.columns),
@@ -485,7 +518,7 @@ def render_headline(table: Table, results: Path = RESULTS) -> str:
     body = markdown_table(_select(rows, table.headline), table.headline_columns or table.columns)
     return (
         f"{body}\n\n"
-        f"Command: `{table.command}`; {provenance_text(csv_rows, table)}. "
+        f"Command: `{command_of(table, results)}`; {provenance_text(csv_rows, table)}. "
         f"Full table: [docs/benchmarks.md](docs/benchmarks.md#{table.name})."
     )
 

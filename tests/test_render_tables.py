@@ -15,7 +15,7 @@ def test_every_registered_table_reads_its_csv_and_columns():
         csv_rows = rt.read_csv(rt.RESULTS / t.csv)
         assert csv_rows, f"{t.csv} has no rows"
         rows = t.rows(csv_rows) if t.rows else csv_rows
-        for spec in list(t.columns) + list(t.headline_columns or []):
+        for spec in rt.present_columns(rows, list(t.columns) + list(t.headline_columns or [])):
             key = rt._parse_column(spec).key
             missing = [i for i, r in enumerate(rows) if key not in r]
             assert not missing, f"table {t.name}: column {key!r} missing in rows {missing[:5]}"
@@ -84,3 +84,15 @@ def test_bad_column_spec_is_refused():
 def test_nan_and_text_cells():
     table = rt.markdown_table([{"a": "nan", "b": "x|y"}], ("a|.2f", "b"))
     assert table.splitlines()[2] == "| – | x\\|y |"
+
+
+def test_optional_columns_and_command_from_markdown(tmp_path):
+    (tmp_path / "c.csv").write_text("x,y\n1,2\n")
+    (tmp_path / "c.md").write_text("Command: `OMP_NUM_THREADS=1 python c.py --n  3` (run)\n")
+    table = rt.Table("c", "c.csv", "C", None, columns=("x|g", "z?|g|Z", "y|g"))
+    page = rt.render_docs([table], results=tmp_path)
+    assert "Command: `OMP_NUM_THREADS=1 python c.py --n 3`" in page
+    assert "| x | y |" in page and "Z" not in page.split("## C")[1]
+    (tmp_path / "c.md").write_text("no command here\n")
+    with pytest.raises(ValueError, match="names no"):
+        rt.render_docs([table], results=tmp_path)
