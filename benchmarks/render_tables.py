@@ -269,6 +269,12 @@ TABLES: list[Table] = [
         ),
         recorded="CSV added in commit 05cebd1, 2026-11-24",
     ),
+    Table("fit_many", "fit_many.csv", "Serial or parallel fit_many", None,
+          description="CPU time of independent fits run serially, the predicted time with worker "
+                      "processes (start-up included), and the `n_jobs` that `fit_many` chooses.",
+          columns=("problems|g", "points|g", "total_points|g|points in all", "serial_cpu_s|.3g|serial CPU (s)",
+                   "parallel_predicted_s|.3g|parallel, predicted (s)", "predicted_speedup|.3g|speed-up",
+                   "auto_n_jobs||n_jobs chosen")),
     Table(
         "design_matrix", "design_matrix.csv", "Design-matrix assembly",
         "python benchmarks/design_matrix.py",
