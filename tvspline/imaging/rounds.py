@@ -45,6 +45,7 @@ import os
 import numpy as np
 from scipy.optimize import minimize
 
+from .._progress import progress as _progress_bar
 from .bilevel import _Profiles, _evaluate, _filter_grad, _joint_filter_grad, _knots, _normalised_filters
 from .filters import FilterBank
 from .ridge import KINDS, RidgeRegularizer
@@ -77,7 +78,7 @@ def train_ridge_rounds(images, kind: str = "convex", sigmas=(5 / 255, 15 / 255, 
                        n_rounds: int = 10, patches_per_round: int = 96, patch_size: int = 40,
                        evals_per_round: int = 20, n_knots: int = 41, knot_power: float = 2.0, L: float = 1.0,
                        rho: float = 0.005, recon_tol: float = 2e-6, filters_every: int = 2,
-                       random_state: int = 0, checkpoint=None, progress: bool = True) -> RidgeRegularizer:
+                       random_state: int = 0, checkpoint=None, progress=None) -> RidgeRegularizer:
     """Learn filters, profiles and the noise table of a ridge regulariser from many images.
 
     Parameters
@@ -106,8 +107,9 @@ def train_ridge_rounds(images, kind: str = "convex", sigmas=(5 / 255, 15 / 255, 
         Seed of everything the training draws.
     checkpoint : str or os.PathLike, optional
         ``.npz`` file written after every round and read at the start to resume.
-    progress : bool
-        Show a progress bar (one tick per evaluation).
+    progress : bool or None
+        Show a progress bar (one tick per evaluation); ``None`` shows it when standard error is a
+        terminal.
 
     Returns
     -------
@@ -177,12 +179,8 @@ def train_ridge_rounds(images, kind: str = "convex", sigmas=(5 / 255, 15 / 255, 
     filter_bounds = [(None, cap)] * nL + [(None, None)] * state["V"].size
     lip = max(L, rho)  # ||W|| <= 1
 
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=n_rounds * evals_per_round, initial=state["round"] * evals_per_round,
-                   desc=f"train[{kind}]")
+    bar = _progress_bar(n_rounds * evals_per_round, enabled=progress, desc=f"train[{kind}]",
+                        initial=min(state["round"], n_rounds) * evals_per_round)
     try:
         for r in range(state["round"], n_rounds):
             clean, noisy, noise_of = _round_batch(imgs, order, r, patches_per_round, patch_size, sig, random_state)
@@ -209,10 +207,9 @@ def train_ridge_rounds(images, kind: str = "convex", sigmas=(5 / 255, 15 / 255, 
                 warm["x"] = xh
                 if loss < best["loss"]:
                     best.update(loss=loss, theta=theta.copy())
-                if bar is not None:
-                    bar.set_postfix(round=r, block="filters" if learn_filters else "profiles",
-                                    psnr=f"{-10 * math.log10(2 * loss):.3f}")
-                    bar.update(1)
+                bar.set_postfix(round=r, block="filters" if learn_filters else "profiles",
+                                psnr=f"{-10 * math.log10(2 * loss):.3f}")
+                bar.update(1)
                 gla = np.bincount(lev, gla, minlength=nL)
                 if learn_filters:
                     gV = _joint_filter_grad(_filter_grad(W, *extra, alphas), V, scale, dscale)
@@ -221,7 +218,7 @@ def train_ridge_rounds(images, kind: str = "convex", sigmas=(5 / 255, 15 / 255, 
 
             res = minimize(fg, theta0, jac=True, method="L-BFGS-B", bounds=bounds,
                            options={"maxiter": evals_per_round, "maxfun": evals_per_round, "gtol": 0.0, "ftol": 0.0})
-            if bar is not None and res.nfev < evals_per_round:  # the line search ended the round early
+            if res.nfev < evals_per_round:  # the line search ended the round early: the next one starts
                 bar.update(evals_per_round - res.nfev)
             th = best["theta"]
             if learn_filters:
@@ -232,8 +229,7 @@ def train_ridge_rounds(images, kind: str = "convex", sigmas=(5 / 255, 15 / 255, 
             if checkpoint is not None:
                 _save_checkpoint(checkpoint, key, state)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     W = _normalised_filters(state["V"], "valid")[0] if filters_every > 0 else FilterBank(state["V"], "valid")
     if rho > 0:  # ||W|| <= 1 holds; the table keeps alpha * rho * ||W||^2 <= 1
         state["la"] = np.minimum(state["la"], math.log(1.0 / (rho * W.norm_bound() ** 2)))
