@@ -356,7 +356,7 @@ def load_folder(path, pattern: str = "*.png") -> list[np.ndarray]:
     >>> import tempfile, numpy as np, skimage.io
     >>> from tvspline.imaging import load_folder
     >>> with tempfile.TemporaryDirectory() as d:
-    ...     skimage.io.imsave(d + "/a.png", np.full((4, 5), 255, dtype=np.uint8))
+    ...     skimage.io.imsave(d + "/a.png", np.full((4, 5), 255, dtype=np.uint8), check_contrast=False)
     ...     images = load_folder(d)
     >>> len(images), images[0].shape, float(images[0].max())
     (1, (4, 5), 1.0)
