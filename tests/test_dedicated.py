@@ -45,6 +45,7 @@ from hypothesis import strategies as st
 
 import tvspline
 from tvspline import InaccurateSolutionWarning, Status
+from test_regressions import CLUSTERED
 from reference import (
     RefSolution,
     affine_objective,
@@ -300,15 +301,16 @@ def accepted_statuses(x, lam, bounds, solver):
     """OPTIMAL, plus the known shortfalls pinned by the strict xfail tests at the end of the file
     (and only where they occur, so that everything else stays strict):
 
-    - sites closer than 1e-9 times their span: INACCURATE (certificate too loose near ties), for
-      the generic path also SOLVER_FAILED;
+    - sites closer than 1e-9 times their span: INACCURATE (certificate too loose near ties), or
+      ITERATION_LIMIT when a solver also stopped at its cap; for the generic path also
+      SOLVER_FAILED;
     - generic path, lam = 0 with exactly one infinite bound: Clarabel fails (SOLVER_FAILED).
 
     An accepted INACCURATE or SOLVER_FAILED result is still held to feasibility and an honest gap.
     """
     ok = [Status.OPTIMAL]
     if extreme_spacing(x):
-        ok.append(Status.INACCURATE)
+        ok.extend([Status.INACCURATE, Status.ITERATION_LIMIT])
         if solver == GENERIC:
             ok.append(Status.SOLVER_FAILED)
     one_sided = math.isinf(bounds[0]) != math.isinf(bounds[1])
@@ -675,6 +677,7 @@ def _scaled(bounds, a):
 
 @settings(max_examples=30 * NX, **HYP)
 @given(general_problems(site_kinds=("grid", "uniform", "log")), st.floats(-6.0, 6.0))
+@example((*CLUSTERED, 0.001, (0.1, 10.0)), 0.0)  # found by this property with random seeds
 def test_rescaling_x_with_bounds_and_lambda(p, log_a):
     # f_a(u) = f(u / a) fits (a x, y) with the same residuals; f_a' = f' / a and
     # TV2(f_a) = TV2(f) / a, so bounds / a and lam * a give the same objective.
@@ -714,7 +717,7 @@ def test_near_tie_affine_optimum_is_exact_and_honest(case, solver):
     line = affine_objective(x, y, slope, intercept, w)
     assert res.n_knots == 0 and abs(res.objective - line) <= ROUNDING * rel_scale(line), describe(res)
     assert res.lower_bound <= line + ROUNDING * rel_scale(line), describe(res)
-    assert res.status in (Status.OPTIMAL, Status.INACCURATE), describe(res)
+    assert res.status in (Status.OPTIMAL, Status.INACCURATE, Status.ITERATION_LIMIT), describe(res)
 
 
 @pytest.mark.xfail(strict=True, reason="certificate of an affine optimum is loose when two sites are "

@@ -141,13 +141,13 @@ def _large_problem(M=20_000, seed=3):
 
 def test_affine_certificate_is_deferred_only_when_the_line_cannot_be_optimal():
     from tvspline import _problem
-    from tvspline.fitting import _affine_spline, _affine_worth_certifying
+    from tvspline._candidates import affine_spline, affine_worth_certifying
 
     x, y = _large_problem()
     lmax = tvspline.lambda_max(x, y, (-1, 1))
     for lam, expected in ((0.1, False), (lmax, True), (1.5 * lmax, True)):
         problem = _problem.prepare(x, y, lam, (-1, 1), None, "squared", 1.0)
-        assert _affine_worth_certifying(problem, _affine_spline(problem)) is expected, lam
+        assert affine_worth_certifying(problem, affine_spline(problem)) is expected, lam
     # at or above lambda_max the line is certified before any solver runs
     res = tvspline.fit(x, y, 1.01 * lmax, (-1, 1))
     assert res.status == tvspline.Status.OPTIMAL and res.solver == "affine" and res.n_iter == 0
@@ -156,18 +156,20 @@ def test_affine_certificate_is_deferred_only_when_the_line_cannot_be_optimal():
 def test_deferred_affine_certificate_is_computed_when_every_solver_fails(monkeypatch):
     import tvspline.fitting as fitting
     from tvspline import _problem
+    from tvspline._candidates import affine_spline, affine_worth_certifying
+    from tvspline.certificate import certify
     from tvspline.solvers.base import SolverFailure
 
     x, y = _large_problem()
     problem = _problem.prepare(x, y, 0.1, (-1, 1), None, "squared", 1.0)
-    line = fitting._affine_spline(problem)
-    assert not fitting._affine_worth_certifying(problem, line)
-    expected, _ = fitting._certify(problem, line)
+    line = affine_spline(problem)
+    assert not affine_worth_certifying(problem, line)
+    expected, _ = certify(problem, line)
 
     def failing(*args, **kwargs):
         raise SolverFailure("failing on purpose")
 
-    monkeypatch.setattr(fitting, "_run_backend", failing)
+    monkeypatch.setattr(fitting, "run_backend", failing)
     with pytest.warns(InaccurateSolutionWarning):
         res = tvspline.fit(x, y, 0.1, (-1, 1))
     assert res.status == tvspline.Status.SOLVER_FAILED and res.solver == "affine"

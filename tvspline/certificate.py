@@ -28,19 +28,23 @@ which stays feasible. At an exact solution the bound equals the optimum to round
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numba
 import numpy as np
 
+from ._sorted_eval import values_at_sorted
+from .bounds import SlopeBounds
 from .losses import site_conjugate
 
-__all__ = ["dual_bound", "slope_states", "FREE", "AT_LO", "AT_HI", "PINNED"]
+__all__ = ["certify", "dual_bound", "slope_states", "z_path", "FREE", "AT_LO", "AT_HI", "PINNED"]
 
 FREE, AT_LO, AT_HI, PINNED = 0, -1, 1, 2
 
 
 def slope_states(slopes: np.ndarray, lo: float, hi: float, atol: float) -> np.ndarray:
-    """Classify slopes as free, at the lower bound, at the upper bound, or pinned (lo == hi)."""
+    """Classify slopes as free, at the lower bound, at the upper bound, or pinned (at both: lo == hi
+    or bounds closer than ``2 atol``). ``atol`` may be an array (one tolerance per slope)."""
     st = np.zeros(slopes.size, dtype=np.int64)
     if lo == hi:
         st[:] = PINNED
@@ -49,6 +53,9 @@ def slope_states(slopes: np.ndarray, lo: float, hi: float, atol: float) -> np.nd
         st[slopes >= hi - atol] = AT_HI
     if math.isfinite(lo):
         st[slopes <= lo + atol] = AT_LO
+    if math.isfinite(lo) and math.isfinite(hi):
+        # within atol of both bounds (hi - lo <= 2 atol): either sign of the multiplier may be needed
+        st[(slopes >= hi - atol) & (slopes <= lo + atol)] = PINNED
     return st
 
 
@@ -121,6 +128,10 @@ def _z_path(v, states, lam, lo_finite, hi_finite, z_start, z_end):
         z[k] = zk
         nu[k - 1] = d
     return z, nu, vout
+
+
+#: The dual path of :func:`_z_path` under its public name (used by the layer fits).
+z_path = _z_path
 
 
 @numba.njit(cache=True)
@@ -272,20 +283,36 @@ def dual_bound(problem, v, states, anchor_sign=None):
 
 
 def gradient_dual_estimate(problem, site_values):
-    """``v_k = h_k sum_{j<=k} Q_j`` with ``Q`` the loss gradient at the fitted site values."""
+    """``v_k = h_k sum_{j<=k} Q_j`` with ``Q`` the loss gradient at the fitted site values.
+
+    A dual point needs ``sum_k Q_k = 0``, which the gradient meets only when the fitted offset is
+    exact. The imbalance is removed as the gradient of the best offset would remove it: in
+    proportion to the curvature of the loss at each site (its weight in the quadratic zone).
+    Left at the last site instead, it would cost about ``imbalance * f(t_K)`` in the bound, ruinous
+    when the values are far from 0 (``y ~ 1e6``).
+    """
     from .losses import loss_gradient
 
     if problem.loss == "squared":  # sum over a site's points of w (f - y) = W_k (f_k - ybar_k)
         Q = problem.site_w * (site_values - problem.site_y)
+        curvature = problem.site_w
     else:
         r = site_values[problem.site_of] - problem.y
         q = loss_gradient(r, problem.w, problem.loss, problem.delta)
         Q = np.bincount(problem.site_of, weights=q, minlength=problem.K)
+        curvature = None
+        if problem.loss == "huber":
+            inside = problem.w * (np.abs(r) < problem.delta)
+            curvature = np.bincount(problem.site_of, weights=inside, minlength=problem.K)
+    if curvature is not None:
+        total = float(curvature.sum())
+        if total > 0:
+            Q = Q - float(Q.sum()) * (curvature / total)
     S = np.cumsum(Q)[:-1]
     return problem.h * S
 
 
-def absolute_dual_estimate(problem, spline, anchor_sign, states, rtol):
+def absolute_dual_estimate(problem, spline, anchor_sign, states, rtol, residual_scale=False):
     """Dual estimate for the absolute loss read off the primal structure.
 
     Complementary slackness fixes ``q_m = w_m sign(r_m)`` wherever the spline misses the point
@@ -295,11 +322,19 @@ def absolute_dual_estimate(problem, spline, anchor_sign, states, rtol):
     in the least-squares sense and the result clipped into the box; :func:`dual_bound` then
     repairs what is left. Solver multipliers are not needed, which matters when nearly tied
     sites make them unreliable.
+
+    A point counts as interpolated when ``|r_m| <= rtol * max(1, max|y|)``, or with
+    ``residual_scale`` when ``|r_m| <= rtol * max|r| + 8 ulp(max|y|)``: the rounding of the data,
+    not their size, for targets far from 0 (``y ~ 1e9`` with residuals ~1).
     """
     t, K, lam = problem.t, problem.K, problem.lam
     r = spline(problem.x) - problem.y
-    scale = max(1.0, float(np.max(np.abs(problem.y))))
-    interp = np.abs(r) <= rtol * scale
+    ymax = float(np.max(np.abs(problem.y)))
+    if residual_scale:
+        threshold = rtol * float(np.max(np.abs(r))) + 8 * float(np.spacing(ymax))
+    else:
+        threshold = rtol * max(1.0, ymax)
+    interp = np.abs(r) <= threshold
     q = problem.w * np.sign(r)
     q[interp] = 0.0
     unknown = np.flatnonzero(interp)
@@ -328,3 +363,50 @@ def absolute_dual_estimate(problem, spline, anchor_sign, states, rtol):
         q[unknown] = np.clip(sol, -problem.w[unknown], problem.w[unknown])
     Q = np.bincount(problem.site_of, weights=q, minlength=K)
     return problem.h * np.cumsum(Q)[:-1]
+
+
+def certify(problem, spline, extra_duals=(), target=math.inf):
+    """Best lower bound over the dual estimates tried for a feasible ``spline``; returns (bound, z).
+
+    The estimates are tried from the most to the least promising; the search stops as soon as a
+    bound reaches ``target`` (the objective minus the tolerated gap).
+    """
+    t = problem.t
+    mids = 0.5 * (t[:-1] + t[1:])
+    seg = spline.derivative(mids)
+    lo, hi = problem.bounds.lo, problem.bounds.hi
+    atol = 1e-9 * max(1.0, abs(lo) if math.isfinite(lo) else 1.0, abs(hi) if math.isfinite(hi) else 1.0)
+    states = slope_states(seg, lo, hi, atol)
+    estimates = list(extra_duals)
+    if problem.loss != "absolute":
+        estimates.insert(0, gradient_dual_estimate(problem, values_at_sorted(spline, t)))
+    anchors = None
+    if problem.lam > 0 and spline.knots.size > 2:
+        idx = np.searchsorted(t, spline.knots[1:-1])
+        if np.array_equal(t[np.clip(idx, 0, t.size - 1)], spline.knots[1:-1]):
+            anchors = np.zeros(problem.K)
+            anchors[idx] = np.sign(spline.slope_changes)
+    if problem.loss == "absolute":
+        for rtol in (1e-9, 1e-7):
+            estimates.append(absolute_dual_estimate(problem, spline, anchors, states, rtol))
+        if np.max(np.abs(problem.y)) > 1.0:  # targets far from 0: interpolation read to rounding
+            estimates.append(absolute_dual_estimate(problem, spline, anchors, states, 1e-9, residual_scale=True))
+    best, best_z = -math.inf, None
+    # With every slope strictly inside finite bounds, the problem without bounds is a relaxation
+    # whose dual bounds are valid here too; its path never pays sigma(nu) = s_max nu for rounding,
+    # which costs far more than the data's slopes when the bounds are much wider than them.
+    relaxed = None
+    if np.all(states == FREE) and (math.isfinite(lo) or math.isfinite(hi)):
+        relaxed = replace(problem, bounds=SlopeBounds(-math.inf, math.inf))
+    for v in estimates:
+        if v is None or v.shape != (problem.K - 1,):
+            continue
+        # anchored at the primal knots first: at an exact solution that path closes the gap
+        for anchor_sign in (anchors, None) if anchors is not None else (None,):
+            for prob in (problem, relaxed) if relaxed is not None else (problem,):
+                bound, z = dual_bound(prob, v, states, anchor_sign)
+                if bound > best:
+                    best, best_z = bound, z
+                if best >= target:
+                    return best, best_z
+    return best, best_z

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["LOSSES", "data_term", "loss_gradient", "site_conjugate"]
+__all__ = ["LOSSES", "data_term", "loss_gradient", "site_conjugate", "spline_objective"]
 
 LOSSES = ("squared", "absolute", "huber")
 
@@ -111,3 +111,19 @@ def site_conjugate(Q, site_y, site_w, ties, loss: str, delta: float = 1.0) -> np
     for k, (yk, wk) in ties.items():
         out[k] = _site_conjugate_tied(float(Q[k]), yk, wk, loss, delta)
     return out
+
+
+def spline_objective(spline, x, y, w, lam, loss, delta=1.0):
+    """``(objective, data term, TV2)`` of ``spline`` on the data points ``(x, y)`` with weights ``w``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tvspline import LinearSpline
+    >>> f = LinearSpline([0.0, 1.0, 2.0], [0.0, 1.0, 0.0])
+    >>> spline_objective(f, np.array([0.0, 1.0]), np.array([0.0, 0.0]), np.ones(2), 0.5, "squared")
+    (1.5, 0.5, 2.0)
+    """
+    data = data_term(spline(x) - y, w, loss, delta)
+    tv2 = spline.tv2()
+    return data + lam * tv2, data, tv2

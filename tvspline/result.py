@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .bounds import SlopeBounds
+from .losses import spline_objective
 from .spline import LinearSpline
 
 __all__ = ["FitResult", "Status"]
@@ -134,11 +135,10 @@ class FitResult:
         (True, True)
         """
         from .sparsest import sparsest_spline
-        from .fitting import _evaluate
 
         sites = np.unique(self.x)
         new = sparsest_spline(self.spline, sites)
-        obj, data, tv2 = _evaluate(new, self.x, self.y, self.weights, self.lam, self.loss, self.delta)
+        obj, data, tv2 = spline_objective(new, self.x, self.y, self.weights, self.lam, self.loss, self.delta)
         gap = max(obj - self.lower_bound, 0.0)
         return replace(self, spline=new, objective=obj, data_fit=data, tv2=tv2, gap=gap)
 

@@ -23,7 +23,7 @@ import numba
 import numpy as np
 from scipy.linalg import solveh_banded
 
-__all__ = ["runs_from_slopes", "solve_reduced"]
+__all__ = ["polish", "runs_from_slopes", "solve_reduced", "solve_structure"]
 
 
 def runs_from_slopes(slopes, lo, hi, jump_tol, bound_tol):
@@ -185,6 +185,35 @@ def merge_wrong_signs(sig, starts, fixed, signs):
     # removing run r+1's start merges runs r and r+1
     drop = np.flatnonzero(wrong)
     return np.delete(starts, drop + 1), np.delete(fixed, drop + 1), np.delete(signs, drop), True
+
+
+def solve_structure(problem, run_slopes, slack=0.0, max_merges=8):
+    """The exact solution for the run structure of piecewise-constant slopes, if consistent.
+
+    ``run_slopes`` must be exactly equal within runs and exactly at a bound on runs there (as
+    ``tvspline._refine.snap_slopes`` returns them). Returns ``(bk, u)``, the run boundaries (site
+    indices) and the values there, or ``None`` when the exact solution of that structure leaves
+    the bounds by more than ``slack`` or changes the sign of a slope jump (then the structure is
+    not optimal); a free run whose jump has the wrong sign is merged with its neighbour and the
+    structure solved again, at most ``max_merges`` times.
+    """
+    lo, hi = problem.bounds.lo, problem.bounds.hi
+    starts, fixed = runs_from_slopes(run_slopes, lo, hi, 0.0, 0.0)
+    signs = _jump_signs(run_slopes[starts])
+    for _ in range(max_merges + 1):
+        bk, u = solve_reduced(problem.t, problem.site_w, problem.site_y, problem.lam, starts, fixed, signs)
+        if not np.all(np.isfinite(u)):
+            return None
+        sig = _run_slopes(problem.t, bk, u)
+        d = np.diff(sig)
+        wrong = (np.sign(d) != signs) & (d != 0)
+        beyond = np.isnan(fixed) & ((sig > hi + slack) | (sig < lo - slack))
+        if not wrong.any() and not beyond.any():
+            return bk, u
+        starts, fixed, signs, merged = merge_wrong_signs(sig, starts, fixed, signs)
+        if not merged:
+            return None
+    return None
 
 
 def _run_slopes(t, bk, u):

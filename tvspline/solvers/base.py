@@ -29,6 +29,9 @@ class Candidate:
         Iterations reported by the back end.
     info : dict
         Name, version and settings of the back end.
+    limit_reason : str
+        Empty, or why the back end stopped at its iteration cap or time limit (its answer is then
+        its last iterate).
     """
 
     slopes: np.ndarray
@@ -37,4 +40,4 @@ class Candidate:
     status: str = ""
     n_iter: int = 0
     info: dict = field(default_factory=dict)
-    exact_structure: bool = False
+    limit_reason: str = ""

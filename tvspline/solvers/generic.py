@@ -23,13 +23,9 @@ import warnings
 import numpy as np
 
 from .base import Candidate, SolverFailure
+from .settings import GENERIC_SOLVERS, solver_settings, time_limit as default_time_limit
 
-__all__ = ["solve_generic", "GENERIC_SOLVERS", "load_backends"]
-
-
-def load_backends():
-    """Import CVXPY (slow, about a second or more) so that timings exclude it."""
-    import cvxpy  # noqa: F401
+__all__ = ["solve_generic", "GENERIC_SOLVERS"]
 
 
 @contextlib.contextmanager
@@ -53,34 +49,20 @@ def _quiet_stdout(active: bool):
         os.close(saved)
         os.close(devnull)
 
-GENERIC_SOLVERS = ("clarabel", "osqp", "highs")
-
-
-def _solver_settings(name: str, tol: float) -> dict:
-    # solve tighter than the requested gap: the rebuilt spline must still meet it
-    tight = max(min(0.01 * tol, 1e-8), 1e-12)
-    if name == "clarabel":
-        return dict(
-            tol_gap_abs=tight, tol_gap_rel=tight, tol_feas=tight, tol_ktratio=1e-8, max_iter=500,
-        )
-    if name == "osqp":
-        import osqp
-
-        major = int(str(getattr(osqp, "__version__", "1")).split(".")[0] or 1)
-        polish_key = "polishing" if major >= 1 else "polish"  # renamed in OSQP 1.0
-        return {"eps_abs": tight, "eps_rel": tight, "max_iter": 200_000, polish_key: True}
-    if name == "highs":
-        return dict(primal_feasibility_tolerance=1e-10, dual_feasibility_tolerance=1e-10, output_flag=False)
-    raise ValueError(name)
-
-
 def solve_generic(problem, solver: str = "clarabel", tol: float = 1e-9, settings: dict | None = None,
-                  knot_index=None) -> Candidate:
+                  knot_index=None, time_limit: float | None = None) -> Candidate:
     """Solve the prepared problem with CVXPY and the named solver; see the module docstring.
 
     With ``knot_index`` (increasing site indices including the first and last site) the spline is
     restricted to knots at those sites: a smaller, better-conditioned problem whose optimum is the
-    full optimum whenever the true knots are among them.
+    full optimum whenever the true knots are among them. ``time_limit`` (seconds) defaults to
+    :func:`tvspline.solvers.settings.time_limit` of the problem's size.
+
+    Raises
+    ------
+    SolverFailure
+        Whatever went wrong inside CVXPY or the solver (the message names the exception), or no
+        solution returned.
     """
     import cvxpy as cp
 
@@ -140,7 +122,8 @@ def solve_generic(problem, solver: str = "clarabel", tol: float = 1e-9, settings
     if tk.size > 2 and lam_s > 0:
         objective = objective + lam_s * cp.norm1(cp.diff(s))
     prob = cp.Problem(cp.Minimize(objective), cons)
-    opts = _solver_settings(solver, tol)
+    limit = default_time_limit(K) if time_limit is None else float(time_limit)
+    opts = solver_settings(solver, tol, time_limit=limit)
     if settings:
         opts.update(settings)
     start = time.perf_counter()
@@ -150,11 +133,13 @@ def solve_generic(problem, solver: str = "clarabel", tol: float = 1e-9, settings
         with _quiet_stdout(solver == "highs"), warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             prob.solve(solver=solver.upper(), **opts)
-    except cp.error.SolverError as exc:
-        raise SolverFailure(f"{solver} failed: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - any back-end error is a failed solve, reported
+        raise SolverFailure(f"{solver} failed: {type(exc).__name__}: {exc}") from exc
     elapsed = time.perf_counter() - start
     if s.value is None or c.value is None:
         raise SolverFailure(f"{solver} returned no solution (status {prob.status!r})")
+    if not (np.all(np.isfinite(s.value)) and np.all(np.isfinite(c.value))):
+        raise SolverFailure(f"{solver} returned a non-finite solution (status {prob.status!r})")
 
     slopes = np.asarray(s.value, dtype=np.float64) * yscale / span
     value0 = ymid + yscale * float(c.value[0])
@@ -166,6 +151,13 @@ def solve_generic(problem, solver: str = "clarabel", tol: float = 1e-9, settings
         v = pi * np.diff(t) * (factor * wscale / yscale)
         duals.extend([v, -v])
     stats = prob.solver_stats
+    n_iter = int(stats.num_iters or 0) if stats is not None else 0
+    limit_reason = ""
+    if elapsed >= limit:
+        limit_reason = f"{solver} stopped at its time limit of {limit:g} s"
+    elif prob.status == cp.USER_LIMIT:
+        cap = opts.get("max_iter", "its default")
+        limit_reason = f"{solver} stopped at its iteration cap ({cap} iterations) after {elapsed:.3g} s"
     info = {
         "name": solver,
         "via": "cvxpy",
@@ -178,6 +170,7 @@ def solve_generic(problem, solver: str = "clarabel", tol: float = 1e-9, settings
         value0=value0,
         dual_estimates=duals,
         status=str(prob.status),
-        n_iter=int(stats.num_iters or 0) if stats is not None else 0,
+        n_iter=n_iter,
         info=info,
+        limit_reason=limit_reason,
     )

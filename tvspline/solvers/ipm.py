@@ -29,7 +29,7 @@ with the active-set step and certifies it.
 Two kernels run these iterations: ``_ipm_loop_reference``, the original fused single-thread one,
 and the default :func:`tvspline.solvers._ipm_kernels.ipm_loop_twisted`, which factors the same
 matrix in 2x2 blocks from both ends at once (two threads at large sizes) with vectorised
-element-wise passes; ``_KERNEL`` selects one.
+element-wise passes; the ``kernel`` argument of :func:`solve_ipm` selects one.
 """
 
 from __future__ import annotations
@@ -42,8 +42,9 @@ import numpy as np
 
 from ._ipm_kernels import ipm_loop_twisted
 from .base import Candidate, SolverFailure
+from .settings import IPM_MAX_ITER
 
-__all__ = ["solve_ipm"]
+__all__ = ["solve_ipm", "KERNELS"]
 
 #: Primal-dual regularisation of the reduced Newton matrix (normalised units). With a finite slope
 #: bound the slope block is definite and 1e-12 suffices; without any bound it is only
@@ -60,7 +61,7 @@ def _ipm_loop_reference(W, y, h, lam, lo, hi, use_tv, has_lo, has_hi, s, c, pi, 
 
     The original fused single-thread kernel, kept as the reference of the faster
     :func:`tvspline.solvers._ipm_kernels.ipm_loop_twisted` (``tests/test_ipm_kernel.py`` compares
-    them) and selectable through ``_KERNEL``.
+    them) and selected by ``solve_ipm(..., kernel="reference")``.
 
     Each iteration makes few passes over memory (the method is memory-bound at large sizes):
     one forward pass computes slacks, residuals, the reduced matrix and its LDL^T factor; each
@@ -377,20 +378,19 @@ def _ipm_loop_reference(W, y, h, lam, lo, hi, use_tv, has_lo, has_hi, s, c, pi, 
     return max_iter, False
 
 
-#: Which kernel :func:`solve_ipm` runs: "twisted" (two halves, two threads at large sizes:
-#: ``_ipm_kernels.ipm_loop_twisted``) or "reference" (``_ipm_loop_reference``).
-_KERNEL = "twisted"
+#: The interior-point kernels: "twisted" (two halves, two threads at large sizes:
+#: ``_ipm_kernels.ipm_loop_twisted``), the default, and "reference" (``_ipm_loop_reference``).
+KERNELS = ("twisted", "reference")
 
 
 def _ipm_loop(W, y, h, lam, lo, hi, use_tv, has_lo, has_hi, s, c, pi, u, alpha, beta, gam, dlt, tol,
-              max_iter, reg, kernel=None, par_min=None):
+              max_iter, reg, kernel="twisted", par_min=None):
     """Run the selected kernel on the arrays (updated in place); returns (iterations, converged)."""
-    kernel = _KERNEL if kernel is None else kernel
     if kernel == "reference":
         return _ipm_loop_reference(W, y, h, lam, lo, hi, use_tv, has_lo, has_hi, s, c, pi, u, alpha,
                                    beta, gam, dlt, tol, max_iter, reg)
     if kernel != "twisted":
-        raise ValueError(f"unknown interior-point kernel {kernel!r}")
+        raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
     return ipm_loop_twisted(W, y, h, lam, lo, hi, use_tv, has_lo, has_hi, s, c, pi, u, alpha, beta,
                             gam, dlt, tol, max_iter, reg, par_min)
 
@@ -441,15 +441,19 @@ def _setup(problem):
     return args, reg, scale
 
 
-def solve_ipm(problem, tol: float = 1e-9, max_iter: int = 200) -> Candidate:
-    """Solve the squared-loss problem by the interior-point method of the module docstring."""
+def solve_ipm(problem, tol: float = 1e-9, max_iter: int = IPM_MAX_ITER, kernel: str = "twisted") -> Candidate:
+    """Solve the squared-loss problem by the interior-point method of the module docstring.
+
+    ``kernel`` is one of :data:`KERNELS`; both compute the same iterates. An answer stopped at
+    ``max_iter`` iterations is returned with its ``limit_reason`` set.
+    """
     if problem.loss != "squared":
         raise SolverFailure("the interior-point solver handles the squared loss only")
     start = time.perf_counter()
     t = problem.t
     args, reg, sc = _setup(problem)
     s, c, pi = args[9], args[10], args[11]
-    it, converged = _ipm_loop(*args, float(tol), int(max_iter), reg)
+    it, converged = _ipm_loop(*args, float(tol), int(max_iter), reg, kernel=kernel)
     status = "optimal" if converged else "max_iter"
     if not (np.all(np.isfinite(s)) and np.all(np.isfinite(c))):
         raise SolverFailure("interior-point iterations diverged (non-finite iterate)")
@@ -464,5 +468,7 @@ def solve_ipm(problem, tol: float = 1e-9, max_iter: int = 200) -> Candidate:
         dual_estimates=[v, -v],
         status=status,
         n_iter=it,
-        info={"name": "ipm", "solve_time": time.perf_counter() - start, "iterations": it, "status": status},
+        info={"name": "ipm", "kernel": kernel, "solve_time": time.perf_counter() - start, "iterations": it,
+              "status": status},
+        limit_reason="" if converged else f"ipm stopped at its iteration cap ({max_iter} iterations)",
     )
