@@ -32,7 +32,7 @@ Usage (one command regenerates every table and figure of this part)::
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/lipschitz_nets.py [--kinds f1 f2 f3] [--seeds 3]
         [--max-iter 6] [--weight-steps 100] [--epochs 1000] [--lam 1e-4] [--n-jobs 2]
-        [--skip-fit] [--skip-w1]
+        [--skip-fit] [--skip-w1] [--journal RUNS.jsonl [--report-only]]
 
 Writes ``benchmarks/results/lipschitz_nets_fit{,_runs}.{csv,md}``, ``lipschitz_nets_curves.png``
 and ``lipschitz_nets_w1{,_runs}.{csv,md}``; every CSV row carries the package version, git commit
@@ -111,15 +111,32 @@ def _fit_one(kind, seed, method, lam, max_iter, weight_steps, epochs):
     return row
 
 
-def fit_table(kinds, seeds, lam, max_iter, weight_steps, epochs, n_jobs):
+def fit_table(kinds, seeds, lam, max_iter, weight_steps, epochs, n_jobs, journal=None, run=True):
+    """Every (target, seed, method) run; with a ``journal`` (JSON lines), finished runs are appended
+    as they complete and runs already there are not repeated (an interrupted benchmark resumes)."""
     from joblib import Parallel, delayed
 
     methods = (SPLINE,) + BASELINES + (REFERENCE,)
     jobs = [(k, s, m) for k in kinds for s in range(seeds) for m in methods]
-    # longest jobs first so that the two workers finish together
+    rows = []
+    if journal and os.path.exists(journal):
+        with open(journal) as fh:
+            done = [json.loads(line) for line in fh if line.strip()]
+        rows = [r for r in done if (r["kind"], r["seed"], r["method"]) in set(jobs)]
+        finished = {(r["kind"], r["seed"], r["method"]) for r in rows}
+        jobs = [j for j in jobs if j not in finished]
+    if not run:
+        return rows
+    # longest jobs first so that the workers finish together
     jobs.sort(key=lambda j: j[2] == REFERENCE)
-    return Parallel(n_jobs=n_jobs, verbose=5)(
-        delayed(_fit_one)(k, s, m, lam, max_iter, weight_steps, epochs) for k, s, m in jobs)
+    for row in Parallel(n_jobs=n_jobs, verbose=5, return_as="generator_unordered")(
+            delayed(_fit_one)(k, s, m, lam, max_iter, weight_steps, epochs) for k, s, m in jobs):
+        rows.append(row)
+        if journal:
+            with open(journal, "a") as fh:
+                fh.write(json.dumps(row) + "\n")
+        print(json.dumps({k: v for k, v in row.items() if k != "curve"}), flush=True)
+    return rows
 
 
 def _torch_rows(kinds, seeds):
@@ -263,6 +280,9 @@ def main(argv=None):
     ap.add_argument("--n-jobs", type=int, default=2)
     ap.add_argument("--skip-fit", action="store_true")
     ap.add_argument("--skip-w1", action="store_true")
+    ap.add_argument("--journal", help="JSON-lines file of finished runs: appended to, and resumed from")
+    ap.add_argument("--report-only", action="store_true",
+                    help="write the tables and figure from the runs in --journal without running more")
     args = ap.parse_args(argv)
     command = "OPENBLAS_NUM_THREADS=1 python benchmarks/lipschitz_nets.py " + " ".join(
         sys.argv[1:] if argv is None else argv)
@@ -271,16 +291,18 @@ def main(argv=None):
         load0 = os.getloadavg()
         start = time.perf_counter()
         rows = fit_table(args.kinds, args.seeds, args.lam, args.max_iter, args.weight_steps, args.epochs,
-                         args.n_jobs)
+                         args.n_jobs, args.journal, not args.report_only)
         total = time.perf_counter() - start
         load1 = os.getloadavg()
         rows += _torch_rows(args.kinds, args.seeds)
         order = {m: i for i, m in enumerate((SPLINE, TORCH) + BASELINES + (REFERENCE,))}
         rows.sort(key=lambda r: (args.kinds.index(r["kind"]), order[r["method"]], r["seed"]))
-        n_fits = sum(r["method"] != REFERENCE and r["method"] != TORCH for r in rows)
-        note = (f"{n_fits} network fits (the torch rows excluded) in {total:.0f} s wall time with "
-                f"{args.n_jobs} workers; load average (1, 5, 15 min) before "
-                f"{', '.join(f'{v:.2f}' for v in load0)}, after {', '.join(f'{v:.2f}' for v in load1)}.\n\n")
+        nets = [r for r in rows if r["method"] not in (REFERENCE, TORCH)]
+        cpu = sum(r["cpu_time"] for r in nets)
+        note = (f"{len(nets)} network fits (the torch rows excluded), {cpu:.0f} s of CPU time in all "
+                f"(one core each). This invocation: {total:.0f} s wall time with {args.n_jobs} workers; load "
+                f"average (1, 5, 15 min) before {', '.join(f'{v:.2f}' for v in load0)}, after "
+                f"{', '.join(f'{v:.2f}' for v in load1)}.\n\n")
         _write("lipschitz_nets_fit_runs", rows, command, prov, note)
         _write("lipschitz_nets_fit", _summarise(rows), command, prov,
                note + "Medians over the seeds; test MSE on the 10 000-point grid.\n\n")

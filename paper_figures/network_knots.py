@@ -1,7 +1,7 @@
 """Figure 5: in a trained layered network every activation's knots lie at pre-activation values.
 
 The representer theorem puts the knots of an optimal activation at the data sites of its neuron.
-:meth:`tvspline.SplineNetwork.fit` ends every outer iteration by moving each activation onto the
+:meth:`tvspline.nn.SplineNetwork.fit` ends every outer iteration by moving each activation onto the
 interpolant at its neuron's current pre-activation values (and fits the last hidden layer exactly
 with knots there). This figure trains a 1-Lipschitz spline network on the target ``f1`` (the same
 network as ``lipschitz_fits``), recomputes the pre-activations of every hidden neuron on the

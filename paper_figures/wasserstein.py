@@ -1,9 +1,9 @@
 """Wasserstein-1 by 1-Lipschitz critics against the exact empirical W1 (Ducotterd et al., JMLR 2024).
 
-For pairs of sample sets in 1-D and 2-D, :func:`tvspline.estimate_w1` trains a critic
+For pairs of sample sets in 1-D and 2-D, :func:`tvspline.nn.estimate_w1` trains a critic
 ``[d, 10, 10, 1]`` with orthonormal weights (learned splines, ReLU or GroupSort) maximising
 ``mean f(P) - mean f(Q)`` (minus ``lambda TV2`` for splines); a certified 1-Lipschitz critic gives a
-lower bound on W1 (Kantorovich-Rubinstein). :func:`tvspline.empirical_w1` is the exact value for
+lower bound on W1 (Kantorovich-Rubinstein). :func:`tvspline.nn.empirical_w1` is the exact value for
 the same samples (an optimal assignment for equal sample counts).
 """
 
@@ -14,7 +14,7 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 
-import tvspline
+from tvspline.nn import empirical_w1, estimate_w1
 from ._common import FigureOutput
 from ._style import COLOR_DATA, PALETTE, SIZE_WIDE, apply_style
 
@@ -62,10 +62,10 @@ def make(quick: bool = False) -> FigureOutput:
     rows, critics = [], {}
     for case in s["cases"]:
         p, q = samples(case, s["n"], s["seed"])
-        exact = float(tvspline.empirical_w1(p, q))
+        exact = float(empirical_w1(p, q))
         for critic in CRITICS:
             start = time.perf_counter()
-            est = tvspline.estimate_w1(p, q, [p.shape[1], 10, 10, 1], activation=critic,
+            est = estimate_w1(p, q, [p.shape[1], 10, 10, 1], activation=critic,
                                        lam=LAM if critic == "spline" else 0.0, random_state=s["seed"],
                                        max_iter=s["spline_iter"] if critic == "spline" else s["baseline_iter"],
                                        progress=False)
@@ -121,7 +121,7 @@ def make(quick: bool = False) -> FigureOutput:
     caption = (
         f"Estimates of W1 between {s['n']} + {s['n']} samples by critics [d, 10, 10, 1] (orthonormal weights; "
         f"spline: lambda = {LAM:g}, {s['spline_iter']} outer iterations; ReLU, GroupSort: {s['baseline_iter']}) "
-        "against the exact empirical W1 (tvspline.empirical_w1). "
+        "against the exact empirical W1 (tvspline.nn.empirical_w1). "
         + "; ".join(f"{r['case']} / {r['critic']}: {r['estimate']:.4f} of {r['exact_w1']:.4f}" for r in rows)
         + f". Largest certified critic Lipschitz bound {max_bound:.15g}; every estimate is at most the exact value "
         f"(largest excess {max_excess:.3g}). Right: the three critics of the first 1-D case."

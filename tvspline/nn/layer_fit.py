@@ -685,15 +685,16 @@ def _affine_within(f, z, bounds):
                                                             bounds.lo, bounds.hi))
 
 
-def _coordinate_descent(Z, G, y, w, off, lam, rho, centres, bounds, splines, bias, max_sweeps, rtol, polish=None,
-                        polish_every=4):
+def _coordinate_descent(Z, G, y, w, off, lam, rho, centres, bounds, splines, bias, max_sweeps, check=None,
+                        check_every=5, polish=None, polish_every=4):
     """Exact block coordinate descent on the squared-loss layer problem.
 
     Each block is one neuron's activation; its subproblem is the 1-D problem of
     :func:`_neuron_problem`, solved exactly and certified by :func:`tvspline.fit`. Every block step
     therefore lowers the layer objective (it is kept only if it does), and the iterates converge
     to the joint optimum (the coupling is smooth and the non-smooth terms separate by block).
-    Sweeps stop when one lowers the objective by less than ``rtol`` (relative) or after
+    Sweeps stop when one no longer lowers the objective, when ``check(splines)`` (called every
+    ``check_every`` sweeps: is the certified gap within the tolerance?) says so, or after
     ``max_sweeps``. Every ``polish_every`` sweeps, ``polish(splines)`` (the exact solution of the
     current run structure of all neurons jointly) replaces the iterate when it is lower: an
     active-set step that the sweeps then correct. Returns the splines and the number of sweeps.
@@ -734,7 +735,9 @@ def _coordinate_descent(Z, G, y, w, off, lam, rho, centres, bounds, splines, bia
             contrib[j] = c_new
             splines[j] = new
         prev, obj = obj, layer_objective()
-        if prev - obj <= rtol * max(1.0, abs(obj)):
+        if not obj < prev:
+            break
+        if check is not None and sweeps % check_every == 0 and check(splines):
             break
         if polish is not None and sweeps % polish_every == 0:
             jumped = polish(splines)
@@ -820,8 +823,8 @@ def fit_layer(Z, G, y, lam, bounds=(-math.inf, math.inf), *, loss="squared", wei
         Starting activations of the coordinate descent (default: the proximal centres if given,
         else zero functions).
     max_sweeps : int, default 50
-        Sweeps of the coordinate descent (it stops earlier when a sweep lowers the objective by
-        less than ``0.01 * tol``, relative).
+        Sweeps of the coordinate descent (it stops earlier when a sweep no longer lowers the
+        objective or, checked every 5 sweeps, when the certified gap is within ``tol``).
     solver_settings : dict, optional
         Extra Clarabel settings.
 
@@ -915,8 +918,13 @@ def fit_layer(Z, G, y, lam, bounds=(-math.inf, math.inf), *, loss="squared", wei
             start_splines = [LinearSpline([0.0, 1.0], [0.0, 0.0])] * n
         b0 = _best_bias(_outputs(neurons, start_splines, G, off, np.zeros(d), N, d), y, w, loss) if fit_bias \
             else np.zeros(d)
+        def gap_closed(splines):
+            ev = evaluate(splines)
+            lower = _certify(neurons, splines, A, y, w, off, fit_bias, ev[5], loss, lam, rho, bounds, None)
+            return ev[0] - lower <= tol * max(1.0, abs(ev[0]))
+
         cd_splines, sweeps = _coordinate_descent(Z, G, y, w, off, lam, rho, prox_splines, bounds, start_splines, b0,
-                                                 int(max_sweeps), 0.01 * tol)
+                                                 int(max_sweeps), gap_closed if certify else None)
         info = {"name": "coordinate", "sweeps": sweeps, "knots": sum(nr.knots.size for nr in neurons)}
         consider(cd_splines, True)
         if certify:

@@ -4,23 +4,42 @@ r"""Fully connected networks with learned slope-constrained spline activations.
 
 .. math:: f = W_L \circ \sigma_{L-1} \circ W_{L-1} \circ \dots \circ \sigma_1 \circ W_1,
 
-(each :math:`W_l` affine), one linear spline per neuron, trained by an outer loop that alternates
+(each :math:`W_l` affine), one linear spline per neuron. :meth:`SplineNetwork.fit` minimises
+:math:`J = \tfrac12\sum_i \|f(x_i) - y_i\|^2 + \lambda \sum_{l,n} \mathrm{TV}^{(2)}(\sigma_{l,n})`
+(or the absolute / linear losses) by an outer loop that alternates
 
-- **weight steps**: Adam directions on the gradient (computed by hand in numpy) followed by the
+- **weight steps**: Adam directions on the gradient (computed by hand in NumPy) followed by the
   projection onto the weight constraint (``"orthonormal"``: the polar factor;
-  ``"spectral"``: singular values clipped to 1), accepted only when the objective decreases
+  ``"spectral"``: singular values clipped to 1), accepted only when :math:`J` decreases
   (the step is halved otherwise);
 - **activation steps**, in forward order: each layer's splines are first replaced by their
   interpolants at the layer's current pre-activation values (never worse: the data term is
-  unchanged and TV2 cannot grow), then refitted: exactly for the last hidden layer
-  (:func:`tvspline.nn.layer_fit.fit_layer`: the global optimum for the current weights, with its
-  certified gap), by a linearised, proximal (trust-region) QP for the others, accepted only when
-  the true objective decreases.
+  unchanged and TV2 cannot grow), then refitted by :func:`tvspline.nn.layer_fit.fit_layer`:
+  the last hidden layer on the true objective, the earlier ones on the network linearised around
+  the current activations with a proximal (trust-region) term, each step accepted only when
+  :math:`J` decreases.
 
-The objective is :math:`\tfrac12\sum_i \|f(x_i) - y_i\|^2 + \lambda \sum_{l,n}
-\mathrm{TV}^{(2)}(\sigma_{l,n})` (or the absolute / linear losses), and it never increases from
-one outer iteration to the next. The baseline activations (ReLU, AbsVal, GroupSort, HouseHolder)
-train through the same loop (weight steps only), so comparisons are like for like.
+What is exact and what is not:
+
+- **Exact and certified**: the last hidden layer's step solves a convex problem (all its splines
+  jointly, weights fixed, knots at the data: by the representer theorem the optimum over all
+  functions). For the squared loss it runs block coordinate descent, one exact 1-D fit
+  (:func:`tvspline.fit`, itself certified) per neuron and sweep, for at most ``exact_sweeps``
+  sweeps; its answer carries a weak-duality lower bound on the layer optimum, and the gap is
+  recorded in ``history["gap"]`` (zero to rounding when the sweeps converged; a positive gap
+  says how far the step stopped from the layer optimum). The LP losses use Clarabel.
+- **Certified, whatever the training did**: every slope of every spline lies in the bounds in
+  floating point, every weight has computed spectral norm at most 1 (orthonormal or spectral
+  modes), so :meth:`SplineNetwork.lipschitz_bound` is a valid Lipschitz constant of the
+  returned network; and :math:`J` never increases from one outer iteration to the next.
+- **Not exact**: the weight steps and the linearised steps of the earlier layers are descent
+  steps on a non-convex problem; the network as a whole is a local solution, not a certified
+  global one.
+
+:meth:`SplineNetwork.fit_adam` trains the baseline activations (ReLU, AbsVal, PReLU, GroupSort,
+HouseHolder) by the Lipschitz paper's own protocol, mini-batch Adam through Björck-parametrised
+weights (:mod:`tvspline.nn._adam`); :meth:`SplineNetwork.fit` also accepts them (weight steps
+only).
 """
 
 from __future__ import annotations
@@ -270,6 +289,19 @@ class SplineNetwork:
         return out[:, 0] if out.shape[1] == 1 else out
 
     __call__ = predict
+
+    def _check_Xy(self, X, y):
+        """``X`` as ``(N, d_in)`` and ``y`` as ``(N, d_out)``, both finite."""
+        X = self._check_X(X)
+        N, dout = X.shape[0], self.widths[-1]
+        y = np.asarray(y, dtype=np.float64)
+        if y.ndim == 1:
+            y = y[:, None]
+        if y.shape != (N, dout):
+            raise ValueError(f"y must have shape ({N},) or ({N}, {dout}), got {y.shape}")
+        if not np.all(np.isfinite(y)):
+            raise ValueError("y contains NaN or infinite values")
+        return X, y
 
     def _check_X(self, X):
         X = np.asarray(X, dtype=np.float64)
@@ -554,16 +586,8 @@ class SplineNetwork:
         -------
         self
         """
-        X = self._check_X(X)
+        X, y = self._check_Xy(X, y)
         N = X.shape[0]
-        dout = self.widths[-1]
-        y = np.asarray(y, dtype=np.float64)
-        if y.ndim == 1:
-            y = y[:, None]
-        if y.shape != (N, dout):
-            raise ValueError(f"y must have shape ({N},) or ({N}, {dout}), got {y.shape}")
-        if not np.all(np.isfinite(y)):
-            raise ValueError("y contains NaN or infinite values")
         w = np.ones(N) if weights is None else np.asarray(weights, dtype=np.float64).reshape(-1)
         if w.size != N or not np.all(np.isfinite(w)) or np.any(w < 0):
             raise ValueError("weights must be finite, non-negative, one per sample")
@@ -678,16 +702,8 @@ class SplineNetwork:
             raise ValueError("fit_adam trains the baseline activations; spline networks train with fit()")
         if self.weight_mode == "free":
             raise ValueError("fit_adam parametrises orthonormal weights (Björck); got weights='free'")
-        X = self._check_X(X)
+        X, y = self._check_Xy(X, y)
         N = X.shape[0]
-        dout = self.widths[-1]
-        y = np.asarray(y, dtype=np.float64)
-        if y.ndim == 1:
-            y = y[:, None]
-        if y.shape != (N, dout):
-            raise ValueError(f"y must have shape ({N},) or ({N}, {dout}), got {y.shape}")
-        if not np.all(np.isfinite(y)):
-            raise ValueError("y contains NaN or infinite values")
         for name, v, lo in (("epochs", epochs, 0), ("batch_size", batch_size, 1), ("bjorck_iter", bjorck_iter, 1)):
             if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < lo:
                 raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
