@@ -109,7 +109,7 @@ def test_convexity_test_accepts_the_cap_and_rejects_beyond():
     assert certified_convex(top, wc)
     y = load_image("camera", 24)
     with pytest.warns(ReconstructionWarning, match="max_iter=0"):
-        res = reg.denoise(y, levels[-1], max_iter=0)
+        res = reg.denoise(y, levels[-1], max_iter=0, method="engine")
     assert res.convex and res.method == "fista"
 
 
@@ -163,7 +163,7 @@ def test_not_converged_warns_with_the_numbers():
     reg = pretrained("convex")
     y = load_image("camera", 24)
     with pytest.warns(ReconstructionWarning, match=r"gradient norm .* > threshold .* after 2 iterations \(fista\)"):
-        res = reconstruct(y + 0.1, Identity(), reg, 80.0, tol=1e-12, max_iter=2)
+        res = reconstruct(y + 0.1, Identity(), reg, 80.0, tol=1e-12, max_iter=2, method="engine")
     assert not res.converged and res.n_iter == 2 and res.grad_norm > res.threshold
     assert issubclass(ReconstructionWarning, TVSplineWarning)
     with warnings.catch_warnings():

@@ -63,7 +63,7 @@ def test_linear_profiles_give_the_tikhonov_solution_denoising(c, alpha):
     W = dct_bank(3).normalized()
     reg = RidgeRegularizer(W, [LinearSpline.affine(c, 0.0, -1, 1)] * W.n_filters, L=1.0)
     y = np.random.default_rng(0).random((20, 18))
-    res = reconstruct(y, Identity(), reg, alpha, tol=1e-11, max_iter=5000)
+    res = reconstruct(y, Identity(), reg, alpha, tol=1e-11, max_iter=5000, method="engine")
     assert res.converged and res.method == "fista" and res.convex
     ref = tikhonov_solution(Identity(), W, alpha, c, y, y.shape)
     assert np.abs(res.x - ref).max() <= 1e-8
@@ -82,7 +82,7 @@ def linear_deblurring_problem():
 
 def test_linear_profiles_give_the_tikhonov_solution_deblurring():
     W, H, reg, y, shape = linear_deblurring_problem()
-    res = reconstruct(y, H, reg, 0.05, tol=1e-11, max_iter=20000)
+    res = reconstruct(y, H, reg, 0.05, tol=1e-11, max_iter=20000, method="engine")
     assert res.converged and res.method == "fista"
     ref = tikhonov_solution(H, W, 0.05, 1.0, y, shape)
     assert np.abs(res.x - ref).max() <= 1e-8
@@ -94,7 +94,7 @@ def test_denoising_ends_stationary_and_gradient_descent_is_monotone(kind, alpha,
     reg = make_reg(kind, seed=2)
     y = np.random.default_rng(2).random((24, 24))
     tol = 1e-8
-    res = reconstruct(y, Identity(), reg, alpha, tol=tol, max_iter=20000, record_objective=True)
+    res = reconstruct(y, Identity(), reg, alpha, tol=tol, max_iter=20000, record_objective=True, method="engine")
     assert res.method == expected
     assert res.convex == (1.0 - alpha * reg.weak_convexity() >= 0)
     assert res.converged and res.grad_norm <= res.threshold == tol * np.linalg.norm(y)
@@ -113,12 +113,12 @@ def test_ct_reconstruction_is_stationary_and_gradient_descent_monotone():
     A = ParallelBeamCT(n, 12)
     rng = np.random.default_rng(3)
     y = A.forward(shepp_logan(n)) + 0.5 * rng.standard_normal(A.sinogram_shape)
-    res = reconstruct(y, A, make_reg("convex", seed=3), 20.0, tol=1e-6, max_iter=5000)
+    res = reconstruct(y, A, make_reg("convex", seed=3), 20.0, tol=1e-6, max_iter=5000, method="engine")
     assert res.method == "fista" and res.converged and res.grad_norm <= 1e-6 * np.linalg.norm(A.adjoint(y))
     # weakly convex R and a singular H^T H: not certified convex, gradient descent, still monotone
     with pytest.warns(ReconstructionWarning, match="max_iter=300"):
         res = reconstruct(y, A, make_reg("weakly_convex", seed=3), 50.0, tol=1e-6, max_iter=300,
-                          record_objective=True)
+                          record_objective=True, method="engine")
     assert res.method == "gd" and not res.convex and res.n_iter == 300
     assert_monotone(res)
     assert res.grad_norm < np.linalg.norm(A.adjoint(y))  # progress from x0 = 0
@@ -152,8 +152,9 @@ def test_certified_convex_weak_model_has_a_unique_minimiser():
     alpha = 0.9 / reg.weak_convexity()  # 1 - alpha rho > 0: strongly convex objective
     rng = np.random.default_rng(5)
     y = rng.random((16, 16))
-    a = reconstruct(y, Identity(), reg, alpha, tol=1e-11, max_iter=20000)
-    b = reconstruct(y, Identity(), reg, alpha, x0=rng.random((16, 16)) * 3, tol=1e-11, max_iter=20000)
+    a = reconstruct(y, Identity(), reg, alpha, tol=1e-11, max_iter=20000, method="engine")
+    b = reconstruct(y, Identity(), reg, alpha, x0=rng.random((16, 16)) * 3, tol=1e-11, max_iter=20000,
+                    method="engine")
     assert a.method == b.method == "fista" and a.converged and b.converged
     # strong convexity 1 - alpha rho = 0.1: ||x_a - x_b|| <= (||g_a|| + ||g_b||) / 0.1
     assert np.linalg.norm(a.x - b.x) <= (a.grad_norm + b.grad_norm) / 0.1 + 1e-12
@@ -246,6 +247,7 @@ def test_validation_names_the_argument():
         reconstruct(y, Identity(), reg, 1.0, tol=0)
     with pytest.raises(ValueError, match="max_iter"):
         reconstruct(y, Identity(), reg, 1.0, max_iter=-1)
+    assert reconstruct(y, Identity(), reg, 1.0).method == "lbfgs"  # the default, chosen by measurement
     with pytest.raises(ValueError, match="unknown method 'adam'"):
         reconstruct(y, Identity(), reg, 1.0, method="adam")
     with pytest.raises(ValueError, match="y must be finite"):

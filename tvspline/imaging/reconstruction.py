@@ -42,8 +42,13 @@ level. The default :data:`DEFAULT_TOL` was chosen by measurement
     iterate with the engine (FISTA for convex :math:`f`, gradient descent otherwise) within the same
     ``max_iter``. Its steps owe nothing to the certified constants and no rate is certified here:
     the result is judged on its gradient norm alone, like the others.
-``method="auto"`` (default)
+``method="engine"``
     FISTA when the convexity test holds, gradient descent otherwise.
+``method="auto"`` (default)
+    ``"lbfgs"``, chosen by measurement (``benchmarks/reconstruction_methods.py``, one 481x321
+    image at sigma = 25/255, ``tol = 1e-4``, the shipped models and 24-filter 5x5 models): about
+    half the iterations of ``"engine"``, 10-30 % less time in all but one case, and PSNRs closer
+    to the tight solve.
 
 The result says whether the tolerance was met (``converged``); when it was not (``max_iter``
 reached, or an objective unbounded below), a :class:`ReconstructionWarning` gives the numbers.
@@ -65,7 +70,7 @@ from .operators import Identity
 
 __all__ = ["reconstruct", "ReconstructionResult", "ReconstructionWarning", "METHODS", "DEFAULT_TOL"]
 
-METHODS = ("auto", "fista", "gd", "lbfgs")
+METHODS = ("auto", "engine", "fista", "gd", "lbfgs")
 #: Default relative stopping tolerance: ``||grad f(x)|| <= DEFAULT_TOL * ||H^T y||`` (module docstring).
 DEFAULT_TOL = 1e-4
 #: Default iteration cap.
@@ -156,7 +161,7 @@ def reconstruct(y, forward, regularizer, alpha: float, x0=None, *, max_iter: int
         Iteration cap (``>= 0``).
     tol : float
         Relative tolerance (``> 0``): stop when ``||grad f(x)|| <= tol * ||H^T y||``.
-    method : {"auto", "fista", "gd", "lbfgs"}
+    method : {"auto", "engine", "fista", "gd", "lbfgs"}
         See the module docstring.
     record_objective : bool
         Record ``f`` at every iterate (costs the potentials at every iteration).
@@ -188,14 +193,14 @@ def reconstruct(y, forward, regularizer, alpha: float, x0=None, *, max_iter: int
     >>> y = np.random.default_rng(0).random((24, 24))
     >>> res = reconstruct(y, Identity(), reg, alpha=0.5, tol=1e-10)
     >>> res.converged, res.method, bool(res.grad_norm <= 1e-10 * np.linalg.norm(y))
+    (True, 'lbfgs', True)
+
+    The same minimiser by the engine, here FISTA (the objective is 1-strongly convex, so two images
+    with gradient norms at most ``threshold`` are within ``2 threshold``):
+
+    >>> acc = reconstruct(y, Identity(), reg, alpha=0.5, tol=1e-10, method="engine")
+    >>> acc.converged, acc.method, bool(np.linalg.norm(acc.x - res.x) <= 2 * res.threshold)
     (True, 'fista', True)
-
-    The same minimiser by L-BFGS (the objective is 1-strongly convex, so two images with gradient
-    norms at most ``threshold`` are within ``2 threshold``):
-
-    >>> fast = reconstruct(y, Identity(), reg, alpha=0.5, tol=1e-10, method="lbfgs")
-    >>> fast.converged, bool(np.linalg.norm(fast.x - res.x) <= 2 * res.threshold)
-    (True, True)
     """
     y = np.asarray(y, dtype=np.float64)
     if not np.isfinite(y).all():
@@ -237,6 +242,8 @@ def reconstruct(y, forward, regularizer, alpha: float, x0=None, *, max_iter: int
     min_eig = float(getattr(forward, "min_eigenvalue", lambda: 0.0)())
     convex = bool(certified_convex(alpha, float(regularizer.weak_convexity()), min_eig))
     if method == "auto":
+        method = "lbfgs"
+    elif method == "engine":
         method = "fista" if convex else "gd"
     scale = float(np.linalg.norm(hty))
     threshold = tol * (scale if scale > 0 else 1.0)
