@@ -9,8 +9,8 @@
   with linear-spline profiles ``sigma_i = psi_i'``, its certificate and ``save`` / ``load``.
 - :mod:`~tvspline.imaging.operators`: forward models :class:`Identity`, :class:`GaussianBlur`,
   :class:`ParallelBeamCT`.
-- :mod:`~tvspline.imaging.reconstruction`: :func:`reconstruct`, by the engine of
-  :mod:`~tvspline.imaging.engine` (FISTA with gradient restart, gradient descent; L-BFGS as an option).
+- :mod:`~tvspline.imaging.reconstruction`: :func:`reconstruct` (L-BFGS by default, or the engine of
+  :mod:`~tvspline.imaging.engine`: FISTA with gradient restart, gradient descent).
 - :mod:`~tvspline.imaging.training`: :func:`fit_profiles` (exact QP for fixed filters),
   :func:`train_ridge` (linearised outer loop), :func:`pretrained` (shipped models).
 - :mod:`~tvspline.imaging.bilevel`: :func:`train_ridge_bilevel` (profiles, noise table and

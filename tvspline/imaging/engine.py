@@ -1,10 +1,10 @@
 r"""The reconstruction engine: FISTA with gradient restart on a stack of independent problems.
 
-Every variational reconstruction of :mod:`tvspline.imaging` runs through :func:`fista_stack`:
-:func:`~tvspline.imaging.reconstruct` (one image, any forward model), the denoiser of
-:meth:`RidgeRegularizer.denoise <tvspline.imaging.RidgeRegularizer.denoise>`, the batched
-reconstructions of :func:`~tvspline.imaging.train_ridge` and the exact inner denoiser of the
-bilevel training (:mod:`tvspline.imaging.bilevel`, :mod:`tvspline.imaging.rounds`).
+The first-order solver of :mod:`tvspline.imaging`: :func:`~tvspline.imaging.reconstruct` and
+:meth:`RidgeRegularizer.denoise <tvspline.imaging.RidgeRegularizer.denoise>` with
+``method="engine"``, ``"fista"`` or ``"gd"`` (and to finish an L-BFGS run that stalls), the
+batched reconstructions of :func:`~tvspline.imaging.train_ridge` and the exact inner denoiser of
+the bilevel training (:mod:`tvspline.imaging.bilevel`, :mod:`tvspline.imaging.rounds`).
 
 A stack of ``n`` problems :math:`\min_x f_j(x)`, :math:`j = 1..n`, with
 :math:`\nabla f_j` :math:`L_j`-Lipschitz, is solved with one gradient evaluation of the whole stack
