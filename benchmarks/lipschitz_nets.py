@@ -283,10 +283,13 @@ def main(argv=None):
     ap.add_argument("--journal", help="JSON-lines file of finished runs: appended to, and resumed from")
     ap.add_argument("--report-only", action="store_true",
                     help="write the tables and figure from the runs in --journal without running more")
+    ap.add_argument("--runs-commit", help="with --report-only: the commit the journal's runs were made with")
     args = ap.parse_args(argv)
     command = "OPENBLAS_NUM_THREADS=1 python benchmarks/lipschitz_nets.py " + " ".join(
         sys.argv[1:] if argv is None else argv)
     prov = provenance()
+    if args.report_only and args.runs_commit:
+        prov["commit"] = args.runs_commit
     if not args.skip_fit:
         load0 = os.getloadavg()
         start = time.perf_counter()
