@@ -4,7 +4,7 @@ A test image of :mod:`tvspline.imaging` (``camera``, never used in training), a 
 Gaussian noise of standard deviation 25/255 (seeded as in ``benchmarks/denoising.py``:
 ``default_rng(1000 * 25 + index of the image in TEST_IMAGES)``). Methods:
 
-- learned convex / weakly convex: ``reg.denoise(y, sigma, tol=1e-5 * size, max_iter=3000)``
+- learned convex / weakly convex: ``reg.denoise(y, sigma)`` (default settings)
   (``alpha`` from each model's noise table, the same settings as ``benchmarks/denoising.py``);
 - TV: ``skimage.restoration.denoise_tv_chambolle`` with the weight chosen by the rule of
   ``benchmarks/denoising.py`` (no public tvspline API for it, so it is repeated here): the best of
@@ -66,7 +66,7 @@ def make(quick: bool = False) -> FigureOutput:
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ReconstructionWarning)
-            res = reg.denoise(y, sigma, tol=1e-5 * size, max_iter=3000)
+            res = reg.denoise(y, sigma)
         outs[f"learned {kind.replace('_', ' ')}"] = (
             res.x, time.perf_counter() - t0,
             f"alpha={reg.alpha(sigma):.4g}, {res.n_iter} it, converged={res.converged}")
