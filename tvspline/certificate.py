@@ -377,20 +377,23 @@ def certify(problem, spline, extra_duals=(), target=math.inf):
     lo, hi = problem.bounds.lo, problem.bounds.hi
     atol = 1e-9 * max(1.0, abs(lo) if math.isfinite(lo) else 1.0, abs(hi) if math.isfinite(hi) else 1.0)
     states = slope_states(seg, lo, hi, atol)
-    estimates = list(extra_duals)
-    if problem.loss != "absolute":
-        estimates.insert(0, gradient_dual_estimate(problem, values_at_sorted(spline, t)))
     anchors = None
     if problem.lam > 0 and spline.knots.size > 2:
         idx = np.searchsorted(t, spline.knots[1:-1])
         if np.array_equal(t[np.clip(idx, 0, t.size - 1)], spline.knots[1:-1]):
             anchors = np.zeros(problem.K)
             anchors[idx] = np.sign(spline.slope_changes)
-    if problem.loss == "absolute":
-        for rtol in (1e-9, 1e-7):
-            estimates.append(absolute_dual_estimate(problem, spline, anchors, states, rtol))
-        if np.max(np.abs(problem.y)) > 1.0:  # targets far from 0: interpolation read to rounding
-            estimates.append(absolute_dual_estimate(problem, spline, anchors, states, 1e-9, residual_scale=True))
+
+    def estimates():  # computed one at a time: the search usually stops at the first
+        if problem.loss != "absolute":
+            yield gradient_dual_estimate(problem, values_at_sorted(spline, t))
+        yield from extra_duals
+        if problem.loss == "absolute":
+            for rtol in (1e-9, 1e-7):
+                yield absolute_dual_estimate(problem, spline, anchors, states, rtol)
+            if np.max(np.abs(problem.y)) > 1.0:  # targets far from 0: interpolation read to rounding
+                yield absolute_dual_estimate(problem, spline, anchors, states, 1e-9, residual_scale=True)
+
     best, best_z = -math.inf, None
     # With every slope strictly inside finite bounds, the problem without bounds is a relaxation
     # whose dual bounds are valid here too; its path never pays sigma(nu) = s_max nu for rounding,
@@ -398,7 +401,7 @@ def certify(problem, spline, extra_duals=(), target=math.inf):
     relaxed = None
     if np.all(states == FREE) and (math.isfinite(lo) or math.isfinite(hi)):
         relaxed = replace(problem, bounds=SlopeBounds(-math.inf, math.inf))
-    for v in estimates:
+    for v in estimates():
         if v is None or v.shape != (problem.K - 1,):
             continue
         # anchored at the primal knots first: at an exact solution that path closes the gap
