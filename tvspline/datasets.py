@@ -103,7 +103,15 @@ Target = Callable[[np.ndarray], np.ndarray]
 
 
 class RegressionData(NamedTuple):
-    """Training and test data of one 1-D regression experiment (unpacks as a 5-tuple)."""
+    """Training and test data of one 1-D regression experiment (unpacks as a 5-tuple).
+
+    Examples
+    --------
+    >>> from tvspline.datasets import lipschitz_regression
+    >>> d = lipschitz_regression("f3", n_train=5, n_test=7, random_state=0)
+    >>> d.x_train.shape, d.x_test.shape
+    ((5,), (7,))
+    """
 
     x_train: np.ndarray
     """Training inputs, shape ``(n_train,)``, uniform in [-1, 1]."""

@@ -24,6 +24,12 @@ class Status(enum.IntEnum):
     ``SOLVER_FAILED``       4    no solver produced an answer: the spline is the best affine fit
                                  (feasible, with its honest gap), not a minimiser
     ======================  ===  ==================================================================
+
+    Examples
+    --------
+    >>> from tvspline import Status
+    >>> [s.name for s in Status][:2]
+    ['OPTIMAL', 'INACCURATE']
     """
 
     OPTIMAL = 0
@@ -67,6 +73,15 @@ class FitResult:
         The problem solved.
     dual_certificate : ndarray
         The dual variable ``z`` (``|z| <= lam``) at the interior distinct sites.
+
+    Examples
+    --------
+    >>> import tvspline
+    >>> res = tvspline.fit([0.0, 1.0, 2.0, 3.0], [0.0, 1.0, 0.0, 1.0], 0.1, (-1, 1))
+    >>> res.status.name, bool(res.success)
+    ('OPTIMAL', True)
+    >>> bool(res.lower_bound <= res.objective <= res.lower_bound + res.gap + 1e-12)
+    True
     """
 
     spline: LinearSpline

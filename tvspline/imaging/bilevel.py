@@ -430,6 +430,15 @@ def train_ridge_bilevel(images, kind: str = "convex", sigmas=(5 / 255, 15 / 255,
     rounds) the filters take ``filter_steps`` gradient steps. Returns the :class:`RidgeRegularizer`.
     For ``kind="weakly_convex"`` the slopes are bounded below by ``-rho`` and every tabulated alpha
     by ``1 / (rho ||W||^2)``, so each denoising problem stays convex.
+
+    Examples
+    --------
+    >>> from tvspline.imaging import initial_bank, load_image
+    >>> reg = train_ridge_bilevel([load_image("camera", 48)], "convex", (0.1,), filters=initial_bank(2, 3),
+    ...                           n_patches=2, patch_size=12, n_knots=7, max_iter=2, n_rounds=1,
+    ...                           filter_steps=0, progress=False)
+    >>> reg.check_certificate().ok, reg.filters.n_filters
+    (True, 2)
     """
     sigmas = tuple(sorted(float(s) for s in np.atleast_1d(sigmas)))
     if not sigmas or min(sigmas) <= 0:

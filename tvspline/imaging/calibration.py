@@ -69,6 +69,13 @@ class NoiseCalibration:
         Number of ``alpha`` values scored, over all levels. Each is one denoising of every image.
     converged : bool
         Whether every denoising reached its gradient tolerance.
+
+    Examples
+    --------
+    >>> from tvspline.imaging import calibrate_noise_table, load_image, pretrained
+    >>> cal = calibrate_noise_table(pretrained("convex"), [load_image("camera", 32)], [0.1], progress=False)
+    >>> type(cal).__name__, bool(cal.psnr[0] >= cal.initial_psnr[0])
+    ('NoiseCalibration', True)
     """
 
     regularizer: RidgeRegularizer

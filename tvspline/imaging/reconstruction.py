@@ -79,7 +79,15 @@ DEFAULT_MAX_ITER = 5000
 
 class ReconstructionWarning(TVSplineWarning):
     """A reconstruction stopped before its gradient norm reached the tolerance (the message gives
-    the gradient norm, the threshold and the iteration count)."""
+    the gradient norm, the threshold and the iteration count).
+
+    Examples
+    --------
+    >>> from tvspline.exceptions import TVSplineWarning
+    >>> from tvspline.imaging import ReconstructionWarning
+    >>> issubclass(ReconstructionWarning, TVSplineWarning)
+    True
+    """
 
 
 @dataclass(frozen=True)
@@ -111,6 +119,16 @@ class ReconstructionResult:
         Number of momentum restarts of the engine (also in the finish of ``"lbfgs"``).
     message : str
         Why the iteration stopped.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tvspline.imaging import load_image, pretrained
+    >>> x = load_image("camera", 32)
+    >>> y = x + 0.1 * np.random.default_rng(0).standard_normal(x.shape)
+    >>> res = pretrained("convex").denoise(y, 0.1)
+    >>> res.x.shape, bool(res.converged)
+    ((32, 32), True)
     """
 
     x: np.ndarray

@@ -91,6 +91,13 @@ class RidgeCertificate:
         ``filter_norm <= 1``.
     lipschitz_gradient, weak_convexity : float
         The certified constants of ``grad R`` and of ``R`` (from the actual slopes).
+
+    Examples
+    --------
+    >>> from tvspline.imaging import pretrained
+    >>> cert = pretrained("convex").check_certificate()
+    >>> cert.ok, cert.kind, cert.weak_convexity
+    (True, 'convex', 0.0)
     """
 
     kind: str

@@ -182,6 +182,16 @@ class ProfileFit:
         The slope bounds of the interior segments.
     lam : float
         The TV2 weight.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tvspline.imaging import fit_profiles, initial_bank, load_image, random_patches
+    >>> clean = random_patches([load_image("camera", 64)], 12, 4, random_state=0)
+    >>> noisy = clean + 0.1 * np.random.default_rng(0).standard_normal(clean.shape)
+    >>> fit = fit_profiles(initial_bank(2, 3), clean, noisy, lam=1e-6, n_knots=7)
+    >>> type(fit).__name__, len(fit.profiles), fit.bounds
+    ('ProfileFit', 2, (0.0, 1.0))
     """
 
     profiles: tuple
@@ -400,6 +410,16 @@ def fit_profiles(filters, clean, noisy, *, kind: str = "convex", lam: float = 1e
     ------
     ValueError
         On mismatched shapes, non-finite images, bad bounds, ``lam < 0`` or an even ``n_knots``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tvspline.imaging import initial_bank, load_image, random_patches
+    >>> clean = random_patches([load_image("camera", 64)], 12, 4, random_state=0)
+    >>> noisy = clean + 0.1 * np.random.default_rng(0).standard_normal(clean.shape)
+    >>> fit = fit_profiles(initial_bank(2, 3), clean, noisy, lam=1e-6, n_knots=7)
+    >>> all(float(p.slopes.min()) >= 0.0 and float(p.slopes.max()) <= 1.0 for p in fit.profiles)
+    True
     """
     t0 = time.perf_counter()
     bank = filters if isinstance(filters, FilterBank) else FilterBank(filters)
@@ -609,6 +629,18 @@ def train_ridge(images, kind: str = "convex", sigmas=(5 / 255, 15 / 255, 25 / 25
     -------
     RidgeRegularizer or (RidgeRegularizer, list)
         With the noise table ``alpha(sigma)`` at ``sigmas``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from tvspline.imaging import load_image
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     reg = train_ridge([load_image("camera", 48)], "convex", (0.1,), n_filters=2, kernel_size=3,
+    ...                       n_patches=2, patch_size=12, n_val=1, val_size=16, n_knots=7, n_outer=0,
+    ...                       progress=False)
+    >>> reg.check_certificate().ok, reg.filters.n_filters
+    (True, 2)
     """
     lo, hi = _slope_bounds(kind, L, rho)
     sigmas = tuple(sorted(float(s) for s in np.atleast_1d(sigmas)))

@@ -63,6 +63,14 @@ class Activation:
         Number of neurons.
     params : dict of str to numpy.ndarray
         Learnable parameters (empty when there are none); updated in place by a training loop.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tvspline.nn.activations import make_activation
+    >>> relu = make_activation("relu", 2)
+    >>> relu.name, relu.width, relu(np.array([[-1.0, 2.0]])).tolist()
+    ('relu', 2, [[0.0, 2.0]])
     """
 
     name = "activation"

@@ -83,6 +83,15 @@ class LayerFitResult:
         Clarabel's status, iterations, solve time; problem size.
     time : float
         Wall time in seconds.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tvspline.nn import fit_layer
+    >>> x = np.linspace(-1, 1, 50)
+    >>> res = fit_layer(np.column_stack([x, -x]), np.array([[1.0, 1.0]]), np.abs(x), lam=0.01, bounds=(-1, 1))
+    >>> type(res).__name__, len(res.splines), bool(res.success)
+    ('LayerFitResult', 2, True)
     """
 
     splines: list | None

@@ -73,6 +73,15 @@ class SplineActivation:
     ----------
     splines : list of LinearSpline
         The activation of each neuron.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tvspline import LinearSpline
+    >>> from tvspline.nn import SplineActivation
+    >>> act = SplineActivation([LinearSpline([-1.0, 0.0, 1.0], [1.0, 0.0, 1.0])])  # |z| on [-1, 1]
+    >>> act(np.array([[-0.5], [0.25]])).ravel().tolist()
+    [0.5, 0.25]
     """
 
     name = "spline"

@@ -8,7 +8,14 @@ import numpy as np
 
 
 class SolverFailure(RuntimeError):
-    """A back end could not produce an answer (the message says why)."""
+    """A back end could not produce an answer (the message says why).
+
+    Examples
+    --------
+    >>> from tvspline import SolverFailure
+    >>> issubclass(SolverFailure, RuntimeError)
+    True
+    """
 
 
 @dataclass
