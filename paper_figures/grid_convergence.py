@@ -5,7 +5,7 @@ the problem over *all* functions is solved by a linear spline with knots at the 
 :func:`tvspline.fit` computes exactly with a certified gap. Restricting the problem to linear
 splines on a uniform grid of ``N`` knots can only give a larger (or equal) optimal value, and as
 the grid refines the value decreases to the exact one. The grid-restricted problems are solved
-through the public API with :func:`tvspline.fit_layer` (one neuron, output weight 1, no bias,
+through the public API with :func:`tvspline.nn.fit_layer` (one neuron, output weight 1, no bias,
 ``knots=grid``), which also certifies its own gap.
 """
 
@@ -56,7 +56,7 @@ def grid_sizes(quick: bool):
 def grid_fit(x, y, lam, bounds, n):
     """The optimum over linear splines on ``n`` uniform knots spanning the data (fit_layer)."""
     grid = np.linspace(x.min(), x.max(), n)
-    return tvspline.fit_layer(x[:, None], np.array([[1.0]]), y, lam, bounds=bounds, knots=grid,
+    return tvspline.nn.fit_layer(x[:, None], np.array([[1.0]]), y, lam, bounds=bounds, knots=grid,
                               bias=False, tol=1e-9)
 
 
@@ -179,7 +179,7 @@ def make(quick: bool = False) -> FigureOutput:
         f"M = {x.size} non-uniform noisy samples of 1.5 sin(1.5x) + 0.5x, squared loss, lambda = {LAM}, "
         "for three slope bounds. The exact optimum over all functions is tvspline.fit's linear spline "
         "with knots at the data sites (certified gap). The optimum over linear splines on a uniform "
-        "grid of N knots (solved and certified through the public API with tvspline.fit_layer, one "
+        "grid of N knots (solved and certified through the public API with tvspline.nn.fit_layer, one "
         "neuron, knots=grid) is never below it and decreases to it as the nested grids refine "
         f"(N = {sizes[0]} ... {finest}). (a) relative excess against N, log-log; a triangle marks a "
         "grid whose optimum equals the exact one to rounding (with an active slope bound the set of "

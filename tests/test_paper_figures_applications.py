@@ -159,7 +159,7 @@ def test_wasserstein_estimates_below_exact():
     s = fig_w.settings(True)
     for case in s["cases"]:
         p, q = fig_w.CASES[case](np.random.default_rng(1000 + s["seed"]), s["n"])
-        exact = tvspline.empirical_w1(p, q)
+        exact = tvspline.nn.empirical_w1(p, q)
         if p.shape[1] == 1:
             assert exact == pytest.approx(wasserstein_distance(p[:, 0], q[:, 0]), rel=1e-12)
         else:  # equal sample counts: an optimal assignment

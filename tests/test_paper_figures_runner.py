@@ -143,7 +143,7 @@ def test_command_line_quick_grid_convergence(tmp_path):
     from paper_figures import grid_convergence
 
     assert "grid_convergence" in page and grid_convergence.TITLE in page
-    assert "tvspline.fit_layer" in page  # from the caption
+    assert "tvspline.nn.fit_layer" in page  # from the caption
     assert "pass" in page and "FAIL" not in page
 
 
