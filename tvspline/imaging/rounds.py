@@ -47,7 +47,7 @@ from scipy.optimize import minimize
 
 from .._progress import progress as _progress_bar
 from .bilevel import _Profiles, _evaluate, _filter_grad, _joint_filter_grad, _knots, _normalised_filters
-from .filters import FilterBank
+from .filters import FilterBank, _check_int
 from .ridge import KINDS, RidgeRegularizer
 
 __all__ = ["train_ridge_rounds"]
@@ -131,12 +131,11 @@ def train_ridge_rounds(images, kind: str = "convex", sigmas=(5 / 255, 15 / 255, 
     sig = tuple(sorted(float(s) for s in np.atleast_1d(sigmas)))
     if not sig or min(sig) <= 0 or not all(math.isfinite(s) for s in sig):
         raise ValueError(f"sigmas must be positive finite noise levels, got {sigmas!r}")
-    if not isinstance(filters_every, (int, np.integer)) or isinstance(filters_every, bool) or filters_every < 0:
-        raise ValueError(f"filters_every must be a non-negative integer, got {filters_every!r}")
-    for name, v in (("n_rounds", n_rounds), ("patches_per_round", patches_per_round), ("patch_size", patch_size),
-                    ("evals_per_round", evals_per_round), ("n_knots", n_knots)):
-        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    filters_every = _check_int(filters_every, "filters_every", minimum=0)
+    n_rounds, patches_per_round, patch_size, evals_per_round, n_knots = (
+        _check_int(v, name) for name, v in (("n_rounds", n_rounds), ("patches_per_round", patches_per_round),
+                                            ("patch_size", patch_size), ("evals_per_round", evals_per_round),
+                                            ("n_knots", n_knots)))
     if not isinstance(filters, FilterBank) or filters.boundary != "valid":
         raise ValueError("filters must be a FilterBank with boundary='valid'")
     imgs = [np.asarray(im, dtype=np.float64) for im in images]
@@ -149,10 +148,10 @@ def train_ridge_rounds(images, kind: str = "convex", sigmas=(5 / 255, 15 / 255, 
     rho = 0.0 if kind == "convex" else float(rho)
     if kind == "weakly_convex" and not rho > 0:
         raise ValueError(f"rho must be positive for kind='weakly_convex', got {rho!r}")
-    settings = dict(kind=kind, sigmas=list(sig), n_images=len(imgs), patches_per_round=int(patches_per_round),
-                    patch_size=int(patch_size), evals_per_round=int(evals_per_round), n_knots=int(n_knots),
+    settings = dict(kind=kind, sigmas=list(sig), n_images=len(imgs), patches_per_round=patches_per_round,
+                    patch_size=patch_size, evals_per_round=evals_per_round, n_knots=n_knots,
                     knot_power=float(knot_power), L=float(L), rho=rho, recon_tol=float(recon_tol),
-                    filters_every=int(filters_every), random_state=int(random_state),
+                    filters_every=filters_every, random_state=int(random_state),
                     filters_shape=list(filters.filters.shape))
     key = _settings_key(settings)
     order = np.random.default_rng([random_state, 2**31]).permutation(len(imgs))
@@ -179,6 +178,10 @@ def train_ridge_rounds(images, kind: str = "convex", sigmas=(5 / 255, 15 / 255, 
     filter_bounds = [(None, cap)] * nL + [(None, None)] * state["V"].size
     lip = max(L, rho)  # ||W|| <= 1
 
+    def bank(V):
+        """The model's filters for the variables ``V``: normalised when the filters are learned."""
+        return _normalised_filters(V, "valid")[0] if filters_every > 0 else FilterBank(V, "valid")
+
     bar = _progress_bar(n_rounds * evals_per_round, enabled=progress, desc=f"train[{kind}]",
                         initial=min(state["round"], n_rounds) * evals_per_round)
     try:
@@ -191,7 +194,7 @@ def train_ridge_rounds(images, kind: str = "convex", sigmas=(5 / 255, 15 / 255, 
                 theta0, bounds = np.concatenate([state["la"], V0.ravel()]), filter_bounds
             else:
                 theta0, bounds = np.concatenate([S0.ravel(), state["la"]]), profile_bounds
-            W0 = _normalised_filters(V0, "valid")[0] if filters_every > 0 else FilterBank(V0, "valid")
+            W0 = bank(V0)
             warm = {"x": noisy.copy()}
             best = {"loss": math.inf, "theta": theta0.copy()}
 
@@ -230,7 +233,7 @@ def train_ridge_rounds(images, kind: str = "convex", sigmas=(5 / 255, 15 / 255, 
                 _save_checkpoint(checkpoint, key, state)
     finally:
         bar.close()
-    W = _normalised_filters(state["V"], "valid")[0] if filters_every > 0 else FilterBank(state["V"], "valid")
+    W = bank(state["V"])
     if rho > 0:  # ||W|| <= 1 holds; the table keeps alpha * rho * ||W||^2 <= 1
         state["la"] = np.minimum(state["la"], math.log(1.0 / (rho * W.norm_bound() ** 2)))
     return RidgeRegularizer(W, prof.splines(state["S"], -rho, L, kind), kind, L=L,
