@@ -458,7 +458,12 @@ def paper_main(args, command):
                        cpu_time=cpu, iterations=args.epochs, slope_violation=viol, **prov)
             rows.append(row)
             print(row, flush=True)
-    base = os.path.join(args.out_dir, args.name + "_runs")
+            _write_paper_rows(rows, os.path.join(args.out_dir, args.name + "_runs"), command, prov)
+    print(f"wrote {os.path.join(args.out_dir, args.name)}_runs.csv and .md")
+
+
+def _write_paper_rows(rows, base, command, prov):
+    """``base.csv`` and ``base.md`` with the rows finished so far (rewritten after every run)."""
     with open(base + ".csv", "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
@@ -470,7 +475,6 @@ def paper_main(args, command):
         for r in rows:
             fh.write("| " + " | ".join(f"{r[k]:.4g}" if isinstance(r[k], float) else str(r[k]) for k in keys)
                      + " |\n")
-    print(f"wrote {base}.csv, {base}.md")
 
 
 # ----------------------------------------------------------------------------------- driver
