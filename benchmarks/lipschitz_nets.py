@@ -6,9 +6,13 @@ f1, f2, f3, sawtooth, threshold as the authors define them; 1000 training points
 1-Lipschitz layers is trained and tested:
 
 - ``spline (exact)``: :class:`tvspline.nn.SplineNetwork` with learned splines (slopes in [-1, 1],
-  orthonormal weights), trained by :meth:`~tvspline.nn.SplineNetwork.fit`: projected weight
-  steps, then activation steps (the last hidden layer exactly, with a certified gap, by block
-  coordinate descent; the others by linearised proximal steps);
+  orthonormal weights), trained by :meth:`~tvspline.nn.SplineNetwork.fit` with its default
+  ``start="auto"``: the network starts at the certified solution of the 1-D problem carried along
+  one path (its objective is the 1-D optimum), then the outer loop alternates projected weight
+  steps and activation steps (the last hidden layer exactly, with a certified gap, by block
+  coordinate descent; the others by linearised proximal steps), never raising the objective;
+- ``spline (exact, random start)``: the same outer loop from the constructor's random orthonormal
+  weights and AbsVal activations (``start="current"``): what the alternating loop reaches alone;
 - ``relu``, ``absval``, ``prelu``, ``groupsort`` (group size 5), ``householder``: the paper's
   baselines trained the paper's way by :meth:`~tvspline.nn.SplineNetwork.fit_adam` (mini-batch
   Adam, batch 10, 1000 epochs, learning rate 2e-3, He-uniform start, Björck-orthonormalised
@@ -26,7 +30,8 @@ go to ``lipschitz_nets_curves.png``.
 
 W1 table (``lipschitz_nets_w1``): for sample sets in 1-D and 2-D, the exact empirical W1
 (:func:`tvspline.nn.empirical_w1`) against the estimates of 1-Lipschitz critics ``[d, 10, 10, 1]``
-(spline, ReLU, GroupSort) trained by :func:`tvspline.nn.estimate_w1`; medians over seeds.
+(spline with the default start, which in 1-D is the exact critic; spline from the random start;
+ReLU; GroupSort) trained by :func:`tvspline.nn.estimate_w1`; medians over seeds.
 
 Usage (one command regenerates every table and figure of this part)::
 
@@ -57,6 +62,7 @@ if ROOT not in sys.path:
 RESULTS = os.path.join(HERE, "results")
 BASELINES = ("relu", "absval", "prelu", "groupsort", "householder")
 SPLINE = "spline (exact)"
+SPLINE_RANDOM = "spline (exact, random start)"
 TORCH = "spline (Adam, torch)"
 REFERENCE = "1-D optimum"
 WIDTHS = [1, 10, 10, 10, 1]
@@ -83,10 +89,11 @@ def _fit_one(kind, seed, method, lam, max_iter, weight_steps, epochs):
         fd = float(np.max(np.abs(np.diff(pred_test)) / np.diff(d.x_test)))
         curve = {}
         iterations = res.n_iter
-    elif method == SPLINE:
+    elif method in (SPLINE, SPLINE_RANDOM):
         net = SplineNetwork(WIDTHS, tvspline.lipschitz(1), weights="orthonormal", activation="spline", lam=lam,
                             random_state=seed)
-        net.fit(d.x_train[:, None], d.y_train, max_iter=max_iter, weight_steps=weight_steps, progress=False)
+        net.fit(d.x_train[:, None], d.y_train, start="auto" if method == SPLINE else "current",
+                max_iter=max_iter, weight_steps=weight_steps, progress=False)
         pred_test, pred_train = net.predict(d.x_test[:, None]), net.predict(d.x_train[:, None])
         bound, fd = net.lipschitz_bound(), _fd_slope(net.predict, d.x_test)
         n = d.x_train.size
@@ -116,7 +123,7 @@ def fit_table(kinds, seeds, lam, max_iter, weight_steps, epochs, n_jobs, journal
     as they complete and runs already there are not repeated (an interrupted benchmark resumes)."""
     from joblib import Parallel, delayed
 
-    methods = (SPLINE,) + BASELINES + (REFERENCE,)
+    methods = (SPLINE, SPLINE_RANDOM) + BASELINES + (REFERENCE,)
     jobs = [(k, s, m) for k in kinds for s in range(seeds) for m in methods]
     rows = []
     if journal and os.path.exists(journal):
@@ -210,9 +217,9 @@ def _curves(rows, path):
                 continue
             c = json.loads(r["curve"])
             t = np.asarray(c["time"], dtype=float)
-            ax.plot(np.maximum(t, 1e-2), c["train_mse"], label=r["method"],
-                    lw=2.0 if r["method"] == SPLINE else 1.0, marker="o" if r["method"] == SPLINE else None,
-                    ms=3)
+            exact = r["method"] in (SPLINE, SPLINE_RANDOM)
+            ax.plot(np.maximum(t, 1e-2), c["train_mse"], label=r["method"], lw=2.0 if exact else 1.0,
+                    marker="o" if exact else None, ms=3)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("wall time (s)")
@@ -242,17 +249,22 @@ def _ring(rng, n):
     return np.column_stack([r * np.cos(a), r * np.sin(a)])
 
 
-def _w1_one(case, seed, activation, n, lam, max_iter):
+W1_CRITICS = ("spline", "spline (random start)", "relu", "groupsort")
+
+
+def _w1_one(case, seed, critic, n, lam, max_iter):
     from tvspline.nn import empirical_w1, estimate_w1
 
     dim, gen = W1_CASES[case]
     rng = np.random.default_rng(1000 + seed)
     p, q = gen(rng, n)
     exact = empirical_w1(p, q)
+    activation = "spline" if critic.startswith("spline") else critic
     start = time.perf_counter()
     est = estimate_w1(p, q, [dim, 10, 10, 1], activation=activation, lam=lam if activation == "spline" else 0.0,
-                      random_state=seed, max_iter=max_iter, progress=False)
-    return dict(case=case, seed=seed, critic=activation, exact_w1=exact, estimate=est.estimate,
+                      random_state=seed, max_iter=max_iter, progress=False,
+                      start="current" if critic == "spline (random start)" else "auto")
+    return dict(case=case, seed=seed, critic=critic, exact_w1=exact, estimate=est.estimate,
                 exact_minus_estimate=exact - est.estimate, lipschitz_bound=est.lipschitz_bound,
                 time=time.perf_counter() - start)
 
@@ -260,7 +272,7 @@ def _w1_one(case, seed, activation, n, lam, max_iter):
 def w1_table(seeds, n, lam, max_iter, n_jobs):
     from joblib import Parallel, delayed
 
-    jobs = [(c, s, a) for c in W1_CASES for s in range(seeds) for a in ("spline", "relu", "groupsort")]
+    jobs = [(c, s, a) for c in W1_CASES for s in range(seeds) for a in W1_CRITICS]
     return Parallel(n_jobs=n_jobs, verbose=5)(delayed(_w1_one)(c, s, a, n, lam, max_iter) for c, s, a in jobs)
 
 
@@ -298,7 +310,7 @@ def main(argv=None):
         total = time.perf_counter() - start
         load1 = os.getloadavg()
         rows += _torch_rows(args.kinds, args.seeds)
-        order = {m: i for i, m in enumerate((SPLINE, TORCH) + BASELINES + (REFERENCE,))}
+        order = {m: i for i, m in enumerate((SPLINE, SPLINE_RANDOM, TORCH) + BASELINES + (REFERENCE,))}
         rows.sort(key=lambda r: (args.kinds.index(r["kind"]), order[r["method"]], r["seed"]))
         nets = [r for r in rows if r["method"] not in (REFERENCE, TORCH)]
         cpu = sum(r["cpu_time"] for r in nets)
@@ -315,7 +327,7 @@ def main(argv=None):
         _write("lipschitz_nets_w1_runs", rows, command, prov)
         summary = []
         for case in W1_CASES:
-            for critic in ("spline", "relu", "groupsort"):
+            for critic in W1_CRITICS:
                 sel = [r for r in rows if r["case"] == case and r["critic"] == critic]
                 summary.append(dict(case=case, critic=critic, seeds=len(sel),
                                     median_exact_w1=float(np.median([r["exact_w1"] for r in sel])),

@@ -20,7 +20,7 @@ def _data(N=150, seed=0):
 def trained():
     X, y = _data()
     net = SplineNetwork([1, 4, 4, 1], lam=1e-3, random_state=0)
-    net.fit(X, y, max_iter=4, weight_steps=10, progress=False)
+    net.fit(X, y, start="current", max_iter=4, weight_steps=10, progress=False)  # the loop from random weights
     return net, X, y
 
 
@@ -205,12 +205,7 @@ def test_bad_fit_arguments():
 # ------------------------------------------------------------------------------- W1 critics
 
 
-@pytest.mark.parametrize("dim", [
-    pytest.param(1, marks=pytest.mark.xfail(strict=True, reason=(
-        "measured: in 1-D with 8 outer iterations the spline critic's estimate 0.602695 falls "
-        "1e-4 below the ReLU critic's 0.602791 (exact 0.654828); both remain lower bounds"))),
-    2,
-])
+@pytest.mark.parametrize("dim", [1, 2])
 def test_w1_critic_is_a_lower_bound_and_beats_relu(dim):
     rng = np.random.default_rng(dim)
     p = rng.normal(0, 1, (80, dim))
@@ -223,6 +218,9 @@ def test_w1_critic_is_a_lower_bound_and_beats_relu(dim):
     assert spline.estimate <= exact + 1e-6
     assert relu.estimate <= exact + 1e-6
     assert exact - spline.estimate < exact - relu.estimate
+    if dim == 1:  # the embedded start is the exact 1-D critic (Kantorovich-Rubinstein duality)
+        assert spline.critic.start_["mode"] == "embed"
+        assert spline.estimate == pytest.approx(exact, rel=1e-9)
 
 
 def test_w1_one_hidden_neuron_in_1d_is_exact():

@@ -731,8 +731,13 @@ def _coordinate_descent(Z, G, y, w, off, lam, rho, centres, bounds, splines, bia
         for j in range(n):
             R = y - (out - contrib[j])
             x_j, t_j, a_j = _neuron_problem(j, Z, G, R, w, rho, c0_funs[j])
-            if not np.any(a_j > 0):
+            sites = np.unique(x_j[a_j > 0])
+            if sites.size == 0:
                 new = _affine_within(splines[j], Z[:, j], bounds)
+            elif sites.size == 1:  # one site: an affine function through the weighted mean (TV2 zero)
+                value = float(np.sum(a_j * t_j) / np.sum(a_j))
+                new = _affine_within(splines[j], sites, bounds)
+                new = LinearSpline(new.knots, new.values + (value - float(new(sites[0]))))
             else:
                 res = fit_1d(x_j, t_j, lam, bounds, weights=a_j)
                 new = res.spline

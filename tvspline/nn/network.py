@@ -19,19 +19,25 @@ r"""Fully connected networks with learned slope-constrained spline activations.
   the current activations with a proximal (trust-region) term, each step accepted only when
   :math:`J` decreases.
 
+For a scalar network (one input, one output) the loop starts by default at the certified
+solution of the 1-D problem carried along one path of the network (``fit``'s ``start``), so
+training ends no higher than the 1-D optimum.
+
 What is exact and what is not:
 
-- **Exact and certified**: the last hidden layer's step solves a convex problem (all its splines
-  jointly, weights fixed, knots at the data: by the representer theorem the optimum over all
-  functions). For the squared loss it runs block coordinate descent, one exact 1-D fit
-  (:func:`tvspline.fit`, itself certified) per neuron and sweep, for at most ``exact_sweeps``
-  sweeps; its answer carries a weak-duality lower bound on the layer optimum, and the gap is
-  recorded in ``history["gap"]`` (zero to rounding when the sweeps converged; a positive gap
-  says how far the step stopped from the layer optimum). The LP losses use Clarabel.
+- **Exact and certified**: the embedded start (one certified 1-D solve); the last hidden layer's
+  step, which solves a convex problem (all its splines jointly, weights fixed, knots at the data:
+  by the representer theorem the optimum over all functions). For the squared loss it runs block
+  coordinate descent, one exact 1-D fit (:func:`tvspline.fit`, itself certified) per neuron and
+  sweep, for at most ``exact_sweeps`` sweeps; its answer carries a weak-duality lower bound on the
+  layer optimum, and the gap is recorded in ``history["gap"]`` (zero to rounding when the sweeps
+  converged; a positive gap says how far the step stopped from the layer optimum). The LP losses
+  use Clarabel.
 - **Certified, whatever the training did**: every slope of every spline lies in the bounds in
   floating point, every weight has computed spectral norm at most 1 (orthonormal or spectral
   modes), so :meth:`SplineNetwork.lipschitz_bound` is a valid Lipschitz constant of the
-  returned network; and :math:`J` never increases from one outer iteration to the next.
+  returned network; and :math:`J` never increases from one outer iteration to the next (beyond
+  ``INTERPOLATION_SLACK * max(1, |J|)`` of rounding).
 - **Not exact**: the weight steps and the linearised steps of the earlier layers are descent
   steps on a non-convex problem; the network as a whole is a local solution, not a certified
   global one.
@@ -64,6 +70,10 @@ __all__ = ["SplineNetwork", "SplineActivation"]
 WEIGHT_MODES = ("orthonormal", "spectral", "free")
 ACTIVATION_NAMES = ("spline",) + tuple(ACTIVATIONS)
 NETWORK_LOSSES = ("squared", "absolute", "linear")
+START_MODES = ("auto", "embed", "current")
+#: Rounding allowance of the interpolation step, relative to max(1, |J|) (its exact objective
+#: never grows; recomputed in floating point it can by ulps).
+INTERPOLATION_SLACK = 1e-12
 
 
 class SplineActivation:
@@ -181,7 +191,12 @@ class SplineNetwork:
     ----------
     history : dict of lists
         Per outer iteration: ``objective``, ``data``, ``tv2``, ``gap`` (of the exact activation
-        step, NaN where none), ``time``.
+        step, NaN where none), ``time``; entry 0 is the starting point (after ``start``, with the
+        1-D solution's certified gap when it was embedded).
+    start_ : dict
+        Set by :meth:`fit`: ``mode`` (``"embed"`` or ``"current"``), ``objective_before`` and
+        ``objective`` (before and after the start), ``gap`` and ``status`` of the 1-D solution,
+        ``time`` (seconds).
 
     Examples
     --------
@@ -508,8 +523,9 @@ class SplineNetwork:
         """Replace layer ``l``'s splines by their interpolants at the pre-activations ``z``.
 
         The values at the data are unchanged, the slopes are averages of the old ones (so within
-        the bounds) and TV2 cannot grow; the change is kept unless rounding made the objective
-        worse. Returns the objective.
+        the bounds) and TV2 cannot grow. In floating point the values at nearly tied sites are
+        nudged by ulps into the bounds; the change is kept unless the recomputed objective grew
+        by more than ``INTERPOLATION_SLACK * max(1, |J|)``. Returns the objective.
         """
         act = self._acts[l]
         old = list(act.splines)
@@ -517,18 +533,21 @@ class SplineNetwork:
         interp = []
         for j, f in enumerate(old):
             t = np.unique(z[:, j])
-            if t.size < 2:
+            if t.size < 2 or np.all(np.isin(f.knots, t)):  # knots already at the data: nothing to move
                 interp.append(f)
                 continue
-            # Slopes recomputed from values at nearly tied sites carry rounding of order
-            # ulp(f) / h: clip them into the bounds, integrate, and nudge by ulps.
-            v = f(t)
-            slopes = np.clip(np.diff(v) / np.diff(t), lo, hi)
-            values = v[0] + np.concatenate([[0.0], np.cumsum(np.diff(t) * slopes)])
-            interp.append(LinearSpline(t, enforce_slope_bounds(t, values, lo, hi)).prune())
+            values = enforce_slope_bounds(t, f(t), lo, hi)
+            slopes = np.diff(values) / np.diff(t)
+            if np.any(slopes < lo) or np.any(slopes > hi):
+                # Slopes recomputed from values at nearly tied sites carry rounding of order
+                # ulp(f) / h: clip them into the bounds, integrate, and nudge by ulps.
+                slopes = np.clip(slopes, lo, hi)
+                values = values[0] + np.concatenate([[0.0], np.cumsum(np.diff(t) * slopes)])
+                values = enforce_slope_bounds(t, values, lo, hi)
+            interp.append(LinearSpline(t, values).prune())
         act.splines = interp
         new_obj = self._objective(X, y, w)[0]
-        if new_obj <= obj + 1e-12 * max(1.0, abs(obj)):
+        if new_obj <= obj + INTERPOLATION_SLACK * max(1.0, abs(obj)):
             return min(obj, new_obj)
         act.splines = old
         return obj
@@ -549,9 +568,51 @@ class SplineNetwork:
             J[:, :, o] = dh
         return J
 
+    # ------------------------------------------------------------------------------------ start
+    def _embedding_applies(self) -> bool:
+        """Whether the exact 1-D solution can be carried by the network (see :meth:`fit`)."""
+        return (self.activation_name == "spline" and self.widths[0] == 1 and self.widths[-1] == 1
+                and len(self._acts) > 0 and self.bounds.lo <= 1.0 <= self.bounds.hi)
+
+    def _start(self, mode, X, y, w):
+        """Apply ``fit``'s ``start`` and describe what was done (the ``start_`` attribute)."""
+        before = self._objective(X, y, w)[0]
+        info = {"mode": "current", "objective_before": before, "objective": before, "gap": math.nan,
+                "status": None, "time": 0.0}
+        if mode == "current" or (mode == "auto" and not self._embedding_applies()):
+            return info
+        t0 = time.perf_counter()
+        res = fit_layer(X, np.ones((1, 1)), y, self.lam, self.bounds, loss=self.loss, weights=w,
+                        bias=self.loss != "linear", knots=self.knots)
+        info["time"] = time.perf_counter() - t0
+        info["status"] = res.status
+        if res.splines is None:
+            if mode == "embed":
+                raise RuntimeError(f"start='embed': the 1-D problem was not solved ({res.status}: {res.message})")
+            return info
+        saved = (self._W, self._b, [list(a.splines) for a in self._acts])
+        L = len(self._W)
+        self._W = [np.eye(self.widths[l + 1], self.widths[l]) for l in range(L)]
+        self._b = [np.zeros(self.widths[l + 1]) for l in range(L)]
+        self._b[-1] = np.asarray(res.bias, dtype=np.float64).reshape(1).copy()
+        identity = LinearSpline(np.array([-1.0, 0.0, 1.0]), np.array([-1.0, 0.0, 1.0]))
+        carried = np.unique(res.splines[0](X[:, 0]))  # the path's pre-activations after the first layer
+        on_path = LinearSpline(carried, carried) if carried.size >= 2 else identity  # knots at the data
+        for l, act in enumerate(self._acts):  # identities elsewhere: TV2 zero off the path too
+            act.splines = [res.splines[0] if l == 0 else on_path] + [identity] * (act.width - 1)
+        after = self._objective(X, y, w)[0]
+        if mode == "auto" and not after < before:
+            self._W, self._b = saved[0], saved[1]
+            for act, splines in zip(self._acts, saved[2]):
+                act.splines = splines
+            return info
+        info.update(mode="embed", objective=after, gap=res.gap)
+        return info
+
     # ---------------------------------------------------------------------------------- fitting
-    def fit(self, X, y, *, weights=None, max_iter=50, weight_steps=20, lr=1e-2, tol=1e-7, patience=3,
-            rho=None, inner_grid="auto", exact_sweeps=20, linearised_sweeps=2, progress=True, callback=None):
+    def fit(self, X, y, *, weights=None, start="auto", max_iter=50, weight_steps=20, lr=1e-2, tol=1e-7,
+            patience=3, rho=None, inner_grid="auto", exact_sweeps=20, linearised_sweeps=2, progress=True,
+            callback=None):
         """Train by the alternating outer loop of the module docstring.
 
         Parameters
@@ -561,6 +622,17 @@ class SplineNetwork:
             Targets (for ``loss="linear"``: the weights ``q_i`` of the objective).
         weights : array_like, shape (N,), optional
             Non-negative sample weights.
+        start : {"auto", "embed", "current"}
+            Where the outer loop starts. ``"current"``: the network as it is (the random weights of
+            the constructor, or a previous fit). ``"embed"``: the exact solution of the 1-D problem
+            (the same objective for a single spline ``sigma`` with ``f = sigma + b``,
+            solved and certified by :func:`~tvspline.nn.fit_layer`) carried along one path of the
+            network: ``W_l`` the leading block of the identity, the first neuron of the first
+            hidden layer has ``sigma``, every other neuron the identity (TV2 zero). The network then computes that spline and its objective equals the
+            certified 1-D optimum, which the loop can only lower. It needs a scalar network
+            (``widths[0] == widths[-1] == 1``), spline activations and the slope 1 within the
+            bounds. ``"auto"``: ``"embed"`` where it applies and its objective is lower than the
+            current network's, else ``"current"``. What was done is recorded in ``start_``.
         max_iter : int
             Outer iterations.
         weight_steps : int
@@ -594,6 +666,15 @@ class SplineNetwork:
         Returns
         -------
         self
+
+        Notes
+        -----
+        A scalar network is a universal 1-Lipschitz spline: with the slope bounds ``(lo, hi)`` and
+        norm-bounded weights, one path of it can be any spline of slopes in ``[lo, hi]``, so the
+        exact 1-D solution is a point of the network's training problem at which the objective is
+        the 1-D optimum. Starting there (``start="embed"``), the training objective ends no higher
+        than that optimum; the composition of several layers can lower it further (a folded
+        spline can have a smaller total TV2 than the function it computes).
         """
         X, y = self._check_Xy(X, y)
         N = X.shape[0]
@@ -619,15 +700,24 @@ class SplineNetwork:
         for name, v in (("exact_sweeps", exact_sweeps), ("linearised_sweeps", linearised_sweeps)):
             if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+        if start not in START_MODES:
+            raise ValueError(f"start must be one of {START_MODES}, got {start!r}")
+        if start == "embed" and not self._embedding_applies():
+            raise ValueError(
+                f"start='embed' needs widths[0] == widths[-1] == 1 (got {self.widths[0]} and {self.widths[-1]}), "
+                f"spline activations (got {self.activation_name!r}) and the slope 1 within the bounds "
+                f"(got [{self.bounds.lo}, {self.bounds.hi}])")
         self._inner_grid = inner_grid
         self._exact_sweeps = int(exact_sweeps)
         self._linearised_sweeps = int(linearised_sweeps)
         state = {"t": 0, "m": {}, "v": {}, "lr": float(lr), "lr_max": 10 * float(lr)}
         rhos = [float(rho)] * len(self._acts)
         stats = {"exact_fits": 0, "linearised_fits": 0, "accepted": 0}
+        began = time.perf_counter()
+        self.start_ = self._start(start, X, y, w)
         obj, data, tv2 = self._objective(X, y, w)
-        start = time.perf_counter()
-        self.history = {"objective": [obj], "data": [data], "tv2": [tv2], "gap": [math.nan], "time": [0.0]}
+        self.history = {"objective": [obj], "data": [data], "tv2": [tv2], "gap": [self.start_["gap"]],
+                        "time": [time.perf_counter() - began]}
         bar = tqdm(range(max_iter), disable=not progress, desc="SplineNetwork.fit")
         stalled = 0
         for it in bar:
@@ -643,7 +733,7 @@ class SplineNetwork:
             h["data"].append(data)
             h["tv2"].append(tv2)
             h["gap"].append(gap)
-            h["time"].append(time.perf_counter() - start)
+            h["time"].append(time.perf_counter() - began)
             bar.set_postfix(objective=f"{obj:.6g}")
             if callback is not None:
                 callback(self, it)
