@@ -33,15 +33,21 @@ W1 table (``lipschitz_nets_w1``): for sample sets in 1-D and 2-D, the exact empi
 (spline with the default start, which in 1-D is the exact critic; spline from the random start;
 ReLU; GroupSort) trained by :func:`tvspline.nn.estimate_w1`; medians over seeds.
 
+Time profile (``network_profile``): :mod:`benchmarks.network_profile` on the same targets and
+seeds, where the time of :meth:`~tvspline.nn.SplineNetwork.fit` goes.
+
 Usage (one command regenerates every table and figure of this part)::
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/lipschitz_nets.py [--kinds f1 f2 f3] [--seeds 3]
         [--max-iter 6] [--weight-steps 100] [--epochs 1000] [--lam 1e-4] [--n-jobs 2]
-        [--skip-fit] [--skip-w1] [--journal RUNS.jsonl [--report-only]]
+        [--torch] [--skip-fit] [--skip-w1] [--skip-profile] [--journal RUNS.jsonl [--report-only]]
 
-Writes ``benchmarks/results/lipschitz_nets_fit{,_runs}.{csv,md}``, ``lipschitz_nets_curves.png``
-and ``lipschitz_nets_w1{,_runs}.{csv,md}``; every CSV row carries the package version, git commit
-and date.
+``--torch`` first runs ``benchmarks/torch_peer.py --protocol paper`` on the same targets and
+seeds (PyTorch needed; about 8 minutes of one core per run); without it, the torch rows are read
+from an earlier run's ``torch_peer_runs.csv`` where it covers the targets and seeds asked.
+Writes ``benchmarks/results/lipschitz_nets_fit{,_runs}.{csv,md}``, ``lipschitz_nets_curves.png``,
+``lipschitz_nets_w1{,_runs}.{csv,md}`` and ``network_profile.{csv,md}``; every CSV row carries
+the package version, git commit and date.
 """
 
 from __future__ import annotations
@@ -290,6 +296,9 @@ def main(argv=None):
     ap.add_argument("--w1-samples", type=int, default=200)
     ap.add_argument("--w1-iter", type=int, default=15)
     ap.add_argument("--n-jobs", type=int, default=2)
+    ap.add_argument("--torch", action="store_true",
+                    help="run the PyTorch peer (the paper's training of spline networks) first")
+    ap.add_argument("--skip-profile", action="store_true")
     ap.add_argument("--skip-fit", action="store_true")
     ap.add_argument("--skip-w1", action="store_true")
     ap.add_argument("--journal", help="JSON-lines file of finished runs: appended to, and resumed from")
@@ -302,6 +311,11 @@ def main(argv=None):
     prov = provenance()
     if args.report_only and args.runs_commit:
         prov["commit"] = args.runs_commit
+    if args.torch and not args.report_only:
+        import subprocess
+
+        subprocess.run([sys.executable, os.path.join(HERE, "torch_peer.py"), "--protocol", "paper", "--kinds",
+                        *args.kinds, "--seeds", *map(str, range(args.seeds))], check=True)
     if not args.skip_fit:
         load0 = os.getloadavg()
         start = time.perf_counter()
@@ -322,6 +336,10 @@ def main(argv=None):
         _write("lipschitz_nets_fit", _summarise(rows), command, prov,
                note + "Medians over the seeds; test MSE on the 10 000-point grid.\n\n")
         _curves(rows, os.path.join(RESULTS, "lipschitz_nets_curves.png"))
+    if not args.skip_profile and not args.report_only:
+        from benchmarks import network_profile
+
+        network_profile.main(["--kinds", *args.kinds, "--seeds", str(args.seeds)])
     if not args.skip_w1:
         rows = w1_table(args.w1_seeds, args.w1_samples, args.lam, args.w1_iter, args.n_jobs)
         _write("lipschitz_nets_w1_runs", rows, command, prov)

@@ -317,6 +317,46 @@ TABLES: list[Table] = [
         recorded="CSV added in commit 67f5b1c, 2026-11-24",
     ),
     Table(
+        "lipschitz_nets_mse", "lipschitz_nets_fit.csv", "1-Lipschitz regression: median test MSE by method", None,
+        description=(
+            "The median test MSE column of the table above, one column per method. *exact*: "
+            "`SplineNetwork.fit` with its default start (the certified 1-D solution carried by the "
+            "network, then the alternating loop); *exact, random start*: the alternating loop alone "
+            "from random weights; *Adam, torch*: the paper's gradient training of spline networks "
+            "(`benchmarks/torch_peer.py`); the five baselines are trained by the paper's mini-batch "
+            "Adam; *1-D optimum*: a single spline, `tvspline.fit`."
+        ),
+        columns=(
+            "kind", "spline (exact)|.3g|spline (exact)", "spline (exact, random start)?|.3g|spline (random start)",
+            "spline (Adam, torch)?|.3g|spline (Adam, torch)", "relu|.3g|ReLU", "absval|.3g|AbsVal",
+            "prelu?|.3g|PReLU", "groupsort|.3g|GroupSort", "householder?|.3g|HouseHolder",
+            "1-D optimum?|.3g|1-D optimum",
+        ),
+        rows=pivot("kind", "method", "median_test_mse"),
+        recorded="CSV added in commit 67f5b1c, 2026-11-24",
+    ),
+    Table(
+        "network_profile", "network_profile.csv", "Where the time of exact network training goes", None,
+        description=(
+            "`SplineNetwork.fit` on `[1, 10, 10, 10, 1]` with 1000 training points (the settings of "
+            "the table above), from the default start (*auto*: the embedded 1-D solution) and from "
+            "random weights (*current*): wall and CPU time of one process, the training objective at "
+            "the start and at the end, and the share of the wall time spent in each phase (from a "
+            "second, instrumented run): the start (one certified 1-D solve), the weight steps, the "
+            "interpolation steps, the exact step of the last hidden layer and the linearised steps "
+            "of the earlier ones."
+        ),
+        columns=(
+            "kind", "seed|g", "start", "wall_s|.3g|wall (s)", "cpu_s|.3g|CPU (s)",
+            "outer_iterations|g|outer iterations", "objective_start|.4g|objective at start",
+            "objective_final|.4g|final objective", "test_mse|.3g|test MSE",
+            "lipschitz_bound|.6f|Lipschitz bound", "start_share|.0%|start",
+            "weight_steps_share|.0%|weight steps", "interpolation_share|.0%|interpolation",
+            "exact_step_share|.0%|exact step", "linearised_steps_share|.0%|linearised steps",
+            "other_share|.0%|other",
+        ),
+    ),
+    Table(
         "lipschitz_nets_w1", "lipschitz_nets_w1.csv", "Wasserstein-1 by 1-Lipschitz critics", None,
         description=(
             "Exact empirical W1 between two sample sets against the estimates of trained "

@@ -198,7 +198,10 @@ def estimate_w1(samples_p, samples_q, widths, *, activation="spline", lam=1e-4, 
     The critic :math:`f` (a :class:`~tvspline.nn.SplineNetwork` with ``bounds=lipschitz(1)``)
     maximises :math:`\mathbb{E}_P f - \mathbb{E}_Q f - \lambda\,\mathrm{TV}^{(2)}`: the network's
     linear loss with weights :math:`-1/n_p` on the samples of P and :math:`1/n_q` on those of Q. For
-    fixed weights the activation step of the last hidden layer is an LP solved exactly.
+    fixed weights the activation step of the last hidden layer is an LP solved exactly. In 1-D a
+    spline critic starts (``start="auto"`` of :meth:`~tvspline.nn.SplineNetwork.fit`) at the
+    exact 1-D critic, the LP's certified solution carried by the network; with ``lam=0`` its
+    estimate is then the empirical W1 itself.
 
     Parameters
     ----------
@@ -206,7 +209,7 @@ def estimate_w1(samples_p, samples_q, widths, *, activation="spline", lam=1e-4, 
         The two sample sets.
     widths : sequence of int
         Network widths ``[d, ..., 1]``.
-    activation : {"spline", "relu", "absval", "groupsort", "householder"}
+    activation : {"spline", "relu", "absval", "prelu", "groupsort", "householder"}
     lam : float
         TV2 weight of the spline critic.
     weights : {"orthonormal", "spectral"}
