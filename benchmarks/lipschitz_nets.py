@@ -299,6 +299,7 @@ def main(argv=None):
     ap.add_argument("--torch", action="store_true",
                     help="run the PyTorch peer (the paper's training of spline networks) first")
     ap.add_argument("--skip-profile", action="store_true")
+    ap.add_argument("--results", default=RESULTS, help="directory of the tables and figure (default: %(default)s)")
     ap.add_argument("--skip-fit", action="store_true")
     ap.add_argument("--skip-w1", action="store_true")
     ap.add_argument("--journal", help="JSON-lines file of finished runs: appended to, and resumed from")
@@ -306,6 +307,8 @@ def main(argv=None):
                     help="write the tables and figure from the runs in --journal without running more")
     ap.add_argument("--runs-commit", help="with --report-only: the commit the journal's runs were made with")
     args = ap.parse_args(argv)
+    global RESULTS
+    RESULTS = args.results
     command = "OPENBLAS_NUM_THREADS=1 python benchmarks/lipschitz_nets.py " + " ".join(
         sys.argv[1:] if argv is None else argv)
     prov = provenance()
@@ -339,7 +342,8 @@ def main(argv=None):
     if not args.skip_profile and not args.report_only:
         from benchmarks import network_profile
 
-        network_profile.main(["--kinds", *args.kinds, "--seeds", str(args.seeds)])
+        extra = [] if RESULTS == network_profile.RESULTS else ["--results", RESULTS]
+        network_profile.main(["--kinds", *args.kinds, "--seeds", str(args.seeds), *extra])
     if not args.skip_w1:
         rows = w1_table(args.w1_seeds, args.w1_samples, args.lam, args.w1_iter, args.n_jobs)
         _write("lipschitz_nets_w1_runs", rows, command, prov)

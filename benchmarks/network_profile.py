@@ -113,6 +113,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--kinds", nargs="+", default=["f1", "f2", "f3"])
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--results", default=RESULTS, help="directory of the table (default: %(default)s)")
     args = ap.parse_args(argv)
     command = "OPENBLAS_NUM_THREADS=1 python benchmarks/network_profile.py " + " ".join(
         sys.argv[1:] if argv is None else argv)
@@ -125,8 +126,8 @@ def main(argv=None):
                 row = {**profile_one(kind, seed, start), **prov}
                 rows.append(row)
                 print({k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
-    os.makedirs(RESULTS, exist_ok=True)
-    base = os.path.join(RESULTS, "network_profile")
+    os.makedirs(args.results, exist_ok=True)
+    base = os.path.join(args.results, "network_profile")
     with open(base + ".csv", "w", newline="") as fh:
         wr = csv.DictWriter(fh, fieldnames=list(rows[0]))
         wr.writeheader()
