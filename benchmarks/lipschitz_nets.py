@@ -283,6 +283,7 @@ def w1_table(seeds, n, lam, max_iter, n_jobs):
 
 
 def main(argv=None):
+    global RESULTS
     from benchmarks._provenance import provenance
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -307,7 +308,6 @@ def main(argv=None):
                     help="write the tables and figure from the runs in --journal without running more")
     ap.add_argument("--runs-commit", help="with --report-only: the commit the journal's runs were made with")
     args = ap.parse_args(argv)
-    global RESULTS
     RESULTS = args.results
     command = "OPENBLAS_NUM_THREADS=1 python benchmarks/lipschitz_nets.py " + " ".join(
         sys.argv[1:] if argv is None else argv)
