@@ -216,8 +216,12 @@ def _curves(rows, path):
     import matplotlib.pyplot as plt
 
     kinds = list(dict.fromkeys(r["kind"] for r in rows))
-    fig, axes = plt.subplots(1, len(kinds), figsize=(5 * len(kinds), 4), squeeze=False)
-    for ax, kind in zip(axes[0], kinds):
+    ncols = min(3, len(kinds))
+    nrows = -(-len(kinds) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5 * ncols, 4 * nrows), squeeze=False)
+    for ax in axes.flat[len(kinds):]:
+        ax.set_visible(False)
+    for ax, kind in zip(axes.flat, kinds):
         for r in rows:
             if r["kind"] != kind or r["seed"] != 0 or r["method"] in (REFERENCE, TORCH):
                 continue
