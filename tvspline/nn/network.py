@@ -675,6 +675,19 @@ class SplineNetwork:
         the 1-D optimum. Starting there (``start="embed"``), the training objective ends no higher
         than that optimum; the composition of several layers can lower it further (a folded
         spline can have a smaller total TV2 than the function it computes).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import tvspline
+        >>> from tvspline.nn import SplineNetwork
+        >>> x = np.linspace(-1, 1, 200); y = np.abs(x) - 0.5
+        >>> net = SplineNetwork([1, 8, 8, 1], lam=1e-3, random_state=0).fit(x, y, max_iter=2, progress=False)
+        >>> net.start_["mode"]
+        'embed'
+        >>> optimum = tvspline.fit(x, y, 1e-3, tvspline.lipschitz(1)).objective  # the 1-D problem
+        >>> bool(net.history["objective"][-1] <= optimum + 1e-12)
+        True
         """
         X, y = self._check_Xy(X, y)
         N = X.shape[0]
