@@ -338,8 +338,8 @@ TABLES: list[Table] = [
     Table(
         "network_profile", "network_profile.csv", "Where the time of exact network training goes", None,
         description=(
-            "`SplineNetwork.fit` on `[1, 10, 10, 10, 1]` with 1000 training points (the settings of "
-            "the table above), from the default start (*auto*: the embedded 1-D solution) and from "
+            "`SplineNetwork.fit` on `[1, 10, 10, 10, 1]` with 1000 training points (the settings of the 1-Lipschitz "
+            "regression table), from the default start (*auto*: the embedded 1-D solution) and from "
             "random weights (*current*): wall and CPU time of one process, the training objective at "
             "the start and at the end, and the share of the wall time spent in each phase (from a "
             "second, instrumented run): the start (one certified 1-D solve), the weight steps, the "
