@@ -179,14 +179,16 @@ def pivot(index: str, columns: str, values: str) -> Callable[[list[Row]], list[R
     """A transform: one row per value of ``index``, one column per value of ``columns``.
 
     The new columns are named after the values of ``columns`` (in order of appearance); list them
-    in the table's ``columns`` to choose which appear.
+    in the table's ``columns`` to choose which appear. A pair absent from the CSV is NaN (an en
+    dash in the table).
     """
 
     def transform(rows: list[Row]) -> list[Row]:
         out: dict[str, Row] = {}
         for r in rows:
             out.setdefault(r[index], {index: r[index]})[r[columns]] = r[values]
-        return list(out.values())
+        names = list(dict.fromkeys(r[columns] for r in rows))
+        return [{**{name: "nan" for name in names}, **row} for row in out.values()]
 
     return transform
 
