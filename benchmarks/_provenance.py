@@ -12,6 +12,7 @@ Examples
 
 from __future__ import annotations
 
+import csv
 import datetime
 import subprocess
 from pathlib import Path
@@ -44,3 +45,18 @@ def provenance() -> dict[str, str]:
         "commit": git_commit(),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
     }
+
+
+def write_results(base: str, rows: list[dict], header: str) -> None:
+    """``base.csv`` (every column of the rows) and ``base.md`` (``header``, then the rows as a
+    Markdown table without the provenance columns, numbers to 4 significant digits)."""
+    with open(base + ".csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    keys = [k for k in rows[0] if k not in ("version", "commit", "date")]
+    with open(base + ".md", "w") as fh:
+        fh.write(header + "\n\n| " + " | ".join(keys) + " |\n|" + "---|" * len(keys) + "\n")
+        for r in rows:
+            fh.write("| " + " | ".join(f"{r[k]:.4g}" if isinstance(r[k], float) else str(r[k]) for k in keys)
+                     + " |\n")

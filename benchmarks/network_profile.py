@@ -22,7 +22,6 @@ Writes ``benchmarks/results/network_profile.{csv,md}`` with the package version 
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import sys
 import time
@@ -108,7 +107,7 @@ def profile_one(kind, seed, start, lam=1e-4, max_iter=6, weight_steps=100):
 
 
 def main(argv=None):
-    from benchmarks._provenance import provenance
+    from benchmarks._provenance import provenance, write_results
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--kinds", nargs="+", default=["f1", "f2", "f3"])
@@ -128,17 +127,8 @@ def main(argv=None):
                 print({k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
     os.makedirs(args.results, exist_ok=True)
     base = os.path.join(args.results, "network_profile")
-    with open(base + ".csv", "w", newline="") as fh:
-        wr = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        wr.writeheader()
-        wr.writerows(rows)
-    keys = [k for k in rows[0] if k not in ("version", "commit", "date")]
-    with open(base + ".md", "w") as fh:
-        fh.write(f"Command: `{command}` (tvspline {prov['version']}, commit {prov['commit']}, {prov['date']})\n\n"
-                 "| " + " | ".join(keys) + " |\n|" + "---|" * len(keys) + "\n")
-        for r in rows:
-            fh.write("| " + " | ".join(f"{r[k]:.4g}" if isinstance(r[k], float) else str(r[k]) for k in keys)
-                     + " |\n")
+    write_results(base, rows, f"Command: `{command}` (tvspline {prov['version']}, commit {prov['commit']}, "
+                              f"{prov['date']})")
     print(open(base + ".md").read())
 
 

@@ -464,17 +464,10 @@ def paper_main(args, command):
 
 def _write_paper_rows(rows, base, command, prov):
     """``base.csv`` and ``base.md`` with the rows finished so far (rewritten after every run)."""
-    with open(base + ".csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    keys = [k for k in rows[0] if k not in ("version", "commit", "date")]
-    with open(base + ".md", "w") as fh:
-        fh.write(f"Command: `{command}` (tvspline {prov['version']}, commit {prov['commit']}, {prov['date']}; "
-                 f"torch {torch.__version__})\n\n| " + " | ".join(keys) + " |\n|" + "---|" * len(keys) + "\n")
-        for r in rows:
-            fh.write("| " + " | ".join(f"{r[k]:.4g}" if isinstance(r[k], float) else str(r[k]) for k in keys)
-                     + " |\n")
+    from benchmarks._provenance import write_results
+
+    write_results(base, rows, f"Command: `{command}` (tvspline {prov['version']}, commit {prov['commit']}, "
+                              f"{prov['date']}; torch {torch.__version__})")
 
 
 # ----------------------------------------------------------------------------------- driver
