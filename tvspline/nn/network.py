@@ -623,16 +623,17 @@ class SplineNetwork:
         weights : array_like, shape (N,), optional
             Non-negative sample weights.
         start : {"auto", "embed", "current"}
-            Where the outer loop starts. ``"current"``: the network as it is (the random weights of
-            the constructor, or a previous fit). ``"embed"``: the exact solution of the 1-D problem
-            (the same objective for a single spline ``sigma`` with ``f = sigma + b``,
+            Where the outer loop starts. ``"current"``: the network as it is (the random weights
+            of the constructor, or a previous fit). ``"embed"``: the exact solution of the 1-D
+            problem (the same objective for a single spline ``sigma`` with ``f = sigma + b``,
             solved and certified by :func:`~tvspline.nn.fit_layer`) carried along one path of the
             network: ``W_l`` the leading block of the identity, the first neuron of the first
-            hidden layer has ``sigma``, every other neuron the identity (TV2 zero). The network then computes that spline and its objective equals the
-            certified 1-D optimum, which the loop can only lower. It needs a scalar network
-            (``widths[0] == widths[-1] == 1``), spline activations and the slope 1 within the
-            bounds. ``"auto"``: ``"embed"`` where it applies and its objective is lower than the
-            current network's, else ``"current"``. What was done is recorded in ``start_``.
+            hidden layer has ``sigma``, every other neuron the identity (TV2 zero). The network
+            then computes that spline and its objective equals the certified 1-D optimum, which
+            the loop can only lower. It needs a scalar network (``widths[0] == widths[-1] == 1``),
+            spline activations and the slope 1 within the bounds. ``"auto"``: ``"embed"`` where it
+            applies and its objective is lower than the current network's, else ``"current"``.
+            What was done is recorded in ``start_``.
         max_iter : int
             Outer iterations.
         weight_steps : int
@@ -669,8 +670,8 @@ class SplineNetwork:
 
         Notes
         -----
-        A scalar network is a universal 1-Lipschitz spline: with the slope bounds ``(lo, hi)`` and
-        norm-bounded weights, one path of it can be any spline of slopes in ``[lo, hi]``, so the
+        One path of a scalar network whose slope bounds ``(lo, hi)`` contain 1 can carry any spline
+        of slopes in ``[lo, hi]`` (the other layers pass it on by identities), so the
         exact 1-D solution is a point of the network's training problem at which the objective is
         the 1-D optimum. Starting there (``start="embed"``), the training objective ends no higher
         than that optimum; the composition of several layers can lower it further (a folded
