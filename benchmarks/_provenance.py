@@ -47,16 +47,18 @@ def provenance() -> dict[str, str]:
     }
 
 
-def write_results(base: str, rows: list[dict], header: str) -> None:
-    """``base.csv`` (every column of the rows) and ``base.md`` (``header``, then the rows as a
-    Markdown table without the provenance columns, numbers to 4 significant digits)."""
+def write_results(base: str, rows: list[dict], header: str, *, exclude: tuple[str, ...] = ()) -> None:
+    """``base.csv`` (every column of the rows, in order of appearance, but ``exclude``) and
+    ``base.md`` (``header``, then the rows as a Markdown table without the provenance columns,
+    numbers to 4 significant digits); a row without a column leaves its cell empty."""
+    keys = [k for k in dict.fromkeys(k for r in rows for k in r) if k not in exclude]
     with open(base + ".csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(fh, fieldnames=keys, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-    keys = [k for k in rows[0] if k not in ("version", "commit", "date")]
+    shown = [k for k in keys if k not in ("version", "commit", "date")]
     with open(base + ".md", "w") as fh:
-        fh.write(header + "\n\n| " + " | ".join(keys) + " |\n|" + "---|" * len(keys) + "\n")
+        fh.write(header + "\n\n| " + " | ".join(shown) + " |\n|" + "---|" * len(shown) + "\n")
         for r in rows:
-            fh.write("| " + " | ".join(f"{r[k]:.4g}" if isinstance(r[k], float) else str(r[k]) for k in keys)
-                     + " |\n")
+            cells = (r.get(k, "") for k in shown)
+            fh.write("| " + " | ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in cells) + " |\n")

@@ -188,24 +188,13 @@ def _summarise(rows):
 
 
 def _write(name, rows, command, prov, note=""):
+    from benchmarks._provenance import write_results
+
     path = os.path.join(RESULTS, name)
     os.makedirs(RESULTS, exist_ok=True)
     rows = [{**r, **prov} if "commit" not in r or not r["commit"] else {**prov, **r} for r in rows]
-    keys = [k for k in dict.fromkeys(k for r in rows for k in r) if k != "curve"]
-    with open(path + ".csv", "w", newline="") as fh:
-        wr = csv.DictWriter(fh, fieldnames=keys, extrasaction="ignore")
-        wr.writeheader()
-        wr.writerows(rows)
-
-    def fmt(v):
-        return f"{v:.4g}" if isinstance(v, float) else str(v)
-
-    shown = [k for k in keys if k not in ("version", "commit", "date")]
-    with open(path + ".md", "w") as fh:
-        fh.write(f"Command: `{command}` (tvspline {prov['version']}, commit {prov['commit']}, {prov['date']})\n\n"
-                 f"{note}| " + " | ".join(shown) + " |\n|" + "---|" * len(shown) + "\n")
-        for r in rows:
-            fh.write("| " + " | ".join(fmt(r.get(k, "")) for k in shown) + " |\n")
+    header = f"Command: `{command}` (tvspline {prov['version']}, commit {prov['commit']}, {prov['date']})"
+    write_results(path, rows, header + ("\n\n" + note.rstrip("\n") if note else ""), exclude=("curve",))
     print(open(path + ".md").read())
 
 
