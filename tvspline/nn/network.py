@@ -595,7 +595,7 @@ class SplineNetwork:
         self._W = [np.eye(self.widths[l + 1], self.widths[l]) for l in range(L)]
         self._b = [np.zeros(self.widths[l + 1]) for l in range(L)]
         self._b[-1] = np.asarray(res.bias, dtype=np.float64).reshape(1).copy()
-        identity = LinearSpline(np.array([-1.0, 0.0, 1.0]), np.array([-1.0, 0.0, 1.0]))
+        identity = _initial_spline("identity", self.bounds)  # slope 1: within the bounds here
         carried = np.unique(res.splines[0](X[:, 0]))  # the path's pre-activations after the first layer
         on_path = LinearSpline(carried, carried) if carried.size >= 2 else identity  # knots at the data
         for l, act in enumerate(self._acts):  # identities elsewhere: TV2 zero off the path too
